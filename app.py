@@ -1,0 +1,3 @@
+from kepu import create_app
+
+app = create_app()

@@ -1,0 +1,65 @@
+"""kepu — the platform for China's national science-popularisation calls."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import load_config
+from .extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=(test_config or {}).get("INSTANCE_PATH"),
+    )
+    load_config(app, test_config)
+    logging.basicConfig(level=logging.INFO)
+
+    from . import models  # noqa: F401  (register every model with the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "info"
+
+    from .db_setup import init_db_events
+    init_db_events(app)
+
+    from .accounts import bp as accounts_bp
+    from .admin import bp as admin_bp
+    from .files import bp as files_bp
+    from .main import bp as main_bp
+    from .orgs import bp as orgs_bp
+    from .sms import bp as sms_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(files_bp)
+    app.register_blueprint(admin_bp)
+
+    from .web import init_web
+    init_web(app)
+
+    from .sms.service import init_sms
+    init_sms(app)
+
+    from .files.storage import init_files
+    init_files(app)
+
+    from .cli import register_cli
+    register_cli(app)
+    return app

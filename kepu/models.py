@@ -1,0 +1,7 @@
+"""Imports every model module so that metadata (and Alembic) sees all tables."""
+from .accounts.models import Grant, User  # noqa: F401
+from .admin.models import Campaign  # noqa: F401
+from .files.models import StoredFile  # noqa: F401
+from .orgs.models import Org, OrgAlias, UnitApplication  # noqa: F401
+from .sms.models import SmsCode  # noqa: F401
+from .workflow import AuditLog  # noqa: F401

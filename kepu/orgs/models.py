@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+#: Kinds of organisation in the org library (组织库).
+ORG_KINDS = [
+    "纲要办成员单位",
+    "全国学会",
+    "省级科协",
+    "市级科协",
+    "县级科协",
+    "高校科协",
+    "园区（企业）科协",
+    "部委",
+    "中国公众科学素质促进联合体成员单位",
+    "网络科普联合行动参与平台",
+    "其他",
+]
+
+#: Certification tags (已认证).
+CERTIFICATIONS = [
+    "全国科普示范县（市、区）",
+    "示范县创建单位",
+    "全国科普教育基地",
+    "免费开放科技馆",
+]
+
+ORG_ACTIVE = "active"
+ORG_PENDING = "pending"
+ORG_MERGED = "merged"
+ORG_STATUSES = {ORG_ACTIVE: "正常", ORG_PENDING: "待审核", ORG_MERGED: "已合并"}
+
+
+class Org(db.Model):
+    __tablename__ = "org"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True, default="其他")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    region_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    certifications: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default=ORG_ACTIVE, index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    # Search keys, maintained by operations.reindex(): full pinyin and initials.
+    pinyin: Mapped[str] = mapped_column(String(400), default="", index=True)
+    initials: Mapped[str] = mapped_column(String(100), default="", index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    parent: Mapped["Org | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    aliases: Mapped[list["OrgAlias"]] = relationship(
+        back_populates="org", cascade="all, delete-orphan"
+    )
+
+    @property
+    def certified(self) -> bool:
+        return bool(self.certifications)
+
+    @property
+    def kind_label(self) -> str:
+        return self.kind
+
+    def __repr__(self) -> str:  # pragma: no cover
+        return f"<Org {self.id} {self.name}>"
+
+
+class OrgAlias(db.Model):
+    __tablename__ = "org_alias"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_org_alias_org_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    pinyin: Mapped[str] = mapped_column(String(400), default="", index=True)
+    initials: Mapped[str] = mapped_column(String(100), default="", index=True)
+
+    org: Mapped[Org] = relationship(back_populates="aliases")
+
+
+APP_PENDING = "pending"
+APP_APPROVED = "approved"
+APP_REJECTED = "rejected"
+APP_STATUSES = {APP_PENDING: "待审核", APP_APPROVED: "已通过", APP_REJECTED: "已驳回"}
+
+
+class UnitApplication(db.Model):
+    """A user's application to be the admin (推荐单位管理员) of an org."""
+
+    __tablename__ = "unit_application"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=APP_PENDING, index=True)
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    job_title: Mapped[str] = mapped_column(String(50), default="")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    decision_comment: Mapped[str] = mapped_column(String(500), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
+    org: Mapped[Org] = relationship(foreign_keys=[org_id])
+
+    def can_view(self, user) -> bool:
+        return user.is_authenticated and (user.id == self.user_id or user.is_platform_admin)

@@ -1,0 +1,5 @@
+"""SMS service (filled in by the accounts/SMS work)."""
+
+
+def init_sms(app) -> None:
+    pass

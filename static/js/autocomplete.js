@@ -1,0 +1,1 @@
+/* kepu — autocomplete enhancements (see templates using data-autocomplete-* attributes). */

@@ -1,0 +1,1 @@
+/* kepu — sms enhancements (see templates using data-sms-* attributes). */

@@ -1,0 +1,1 @@
+/* kepu — upload enhancements (see templates using data-upload-* attributes). */

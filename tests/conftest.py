@@ -1,0 +1,169 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
+``KEPU_TEST_DATABASE_URL`` is set (``.ci/run`` does both).
+
+The schema is created once per session; after each test every table is emptied,
+so each test starts from an empty database with a fresh app (``create_app``).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kepu import create_app
+from kepu.extensions import db
+
+TEST_DB_URL = os.environ.get("KEPU_TEST_DATABASE_URL")
+PASSWORD = "Passw0rd!"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DB_URL:
+        return TEST_DB_URL
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+def make_config(tmp_path: Path, database_url: str, **extra) -> dict:
+    cfg = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "SMS_BACKEND": "test",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    }
+    cfg.update(extra)
+    return cfg
+
+
+_schema_ready: set[str] = set()
+
+
+def _truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for t in tables:
+            db.session.execute(text(f'DELETE FROM "{t}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app_factory(tmp_path, database_url):
+    """Build an app with extra config; the schema is shared, data is wiped after."""
+    made = []
+
+    def factory(**extra):
+        app = create_app(make_config(tmp_path, database_url, **extra))
+        with app.app_context():
+            if database_url not in _schema_ready:
+                db.drop_all()
+                db.create_all()
+                _schema_ready.add(database_url)
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made[:1]:
+        with app.app_context():
+            db.session.remove()
+            _truncate_all()
+            db.engine.dispose()
+    for app in made[1:]:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    app = app_factory()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user; ``roles`` is a list of role names or (role, {scope}) pairs."""
+    from kepu.accounts.models import Grant, User
+
+    counter = {"n": 0}
+
+    def factory(phone: str | None = None, password: str = PASSWORD, roles=(), **fields):
+        counter["n"] += 1
+        phone = phone or f"1380000{counter['n']:04d}"
+        user = User(phone=phone, **fields)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+        for r in roles:
+            role, scope = (r, {}) if isinstance(r, str) else r
+            db.session.add(Grant(user_id=user.id, role=role, **scope))
+        db.session.commit()
+        return user
+
+    return factory
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, phone: str, password: str = PASSWORD, follow: bool = False):
+        return self._client.post(
+            "/account/login",
+            data={"method": "password", "phone": phone, "password": password},
+            follow_redirects=follow,
+        )
+
+    def login_as(self, user):
+        """Fast path: put the user in the session without the login form."""
+        with self._client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+
+    def logout(self):
+        return self._client.post("/account/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def sms_outbox(app):
+    """Messages captured by the in-memory ``test`` SMS backend."""
+    return app.extensions["kepu_sms"].backend.outbox
+
+
+def last_code(outbox, phone: str) -> str:
+    for msg in reversed(outbox):
+        if msg["phone"] == phone:
+            return msg["code"]
+    raise AssertionError(f"no SMS sent to {phone}")
+
+
+def csrf_token_from(html: str) -> str:
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', html)
+    assert m, "no CSRF token in page"
+    return m.group(1)
