@@ -6,7 +6,7 @@ import logging
 from flask import Flask
 
 from .config import load_config
-from .extensions import csrf, db, htmx, limiter, login_manager, migrate
+from . import extensions as ext
 
 __version__ = "0.1.0"
 
@@ -24,15 +24,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register every model with the metadata)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
-    csrf.init_app(app)
-    htmx.init_app(app)
-    limiter.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "accounts.login"
-    login_manager.login_message = "请先登录"
-    login_manager.login_message_category = "info"
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(app.root_path + "/../migrations"),
+                     render_as_batch=True, compare_type=True)
+    ext.csrf.init_app(app)
+    ext.htmx.init_app(app)
+    ext.limiter.init_app(app)
+    ext.login_manager.init_app(app)
+    ext.login_manager.login_view = "accounts.login"
+    ext.login_manager.login_message = "请先登录"
+    ext.login_manager.login_message_category = "info"
 
     from .db_setup import init_db_events
     init_db_events(app)

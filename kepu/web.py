@@ -47,6 +47,7 @@ def nav_items(user) -> list[tuple[str, str]]:
     if not user.is_authenticated:
         return items
     items.append(("accounts.profile", "个人中心"))
+    items.append(("files.mine", "我的文件"))
     if user.org_ids_for(R.UNIT_ADMIN):
         items.append(("orgs.my_units", "我的推荐单位"))
     if user.is_platform_admin:

@@ -46,6 +46,12 @@ def make_config(tmp_path: Path, database_url: str, **extra) -> dict:
 _schema_ready: set[str] = set()
 
 
+def _forget_cached_user() -> None:
+    from flask import g
+
+    g.pop("_login_user", None)
+
+
 def _truncate_all() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
@@ -64,6 +70,9 @@ def app_factory(tmp_path, database_url):
 
     def factory(**extra):
         app = create_app(make_config(tmp_path, database_url, **extra))
+        # Tests keep one app context open, which requests then share; drop
+        # Flask-Login's per-context user cache so each request loads its own user.
+        app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
         with app.app_context():
             if database_url not in _schema_ready:
                 db.drop_all()

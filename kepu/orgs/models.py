@@ -34,7 +34,9 @@ CERTIFICATIONS = [
 ORG_ACTIVE = "active"
 ORG_PENDING = "pending"
 ORG_MERGED = "merged"
-ORG_STATUSES = {ORG_ACTIVE: "正常", ORG_PENDING: "待审核", ORG_MERGED: "已合并"}
+ORG_REJECTED = "rejected"
+ORG_STATUSES = {ORG_ACTIVE: "正常", ORG_PENDING: "待审核", ORG_MERGED: "已合并",
+                ORG_REJECTED: "已驳回"}
 
 
 class Org(db.Model):
@@ -67,6 +69,27 @@ class Org(db.Model):
     @property
     def kind_label(self) -> str:
         return self.kind
+
+    @property
+    def status_label(self) -> str:
+        return ORG_STATUSES.get(self.status, self.status)
+
+    @property
+    def region_name(self) -> str:
+        from .regions import full_name
+
+        return full_name(self.region_code)
+
+    @property
+    def alias_names(self) -> list[str]:
+        return sorted(a.name for a in self.aliases)
+
+    def selectable_by(self, user) -> bool:
+        """May ``user`` pick this org in a form (autocomplete / org picker)?"""
+        if self.status == ORG_ACTIVE:
+            return True
+        return (self.status == ORG_PENDING and getattr(user, "is_authenticated", False)
+                and self.created_by_id == user.id)
 
     def __repr__(self) -> str:  # pragma: no cover
         return f"<Org {self.id} {self.name}>"
@@ -111,5 +134,12 @@ class UnitApplication(db.Model):
     user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
     org: Mapped[Org] = relationship(foreign_keys=[org_id])
 
+    @property
+    def status_label(self) -> str:
+        return APP_STATUSES.get(self.status, self.status)
+
     def can_view(self, user) -> bool:
         return user.is_authenticated and (user.id == self.user_id or user.is_platform_admin)
+
+    def can_review(self, user) -> bool:
+        return user.is_authenticated and user.is_platform_admin

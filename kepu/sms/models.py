@@ -24,3 +24,6 @@ class SmsCode(db.Model):
     expires_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]
+    # False for the silent (not sent) rows written for unregistered phones on
+    # login/reset, so that limits and answers do not reveal registration.
+    delivered: Mapped[bool] = mapped_column(default=True)
