@@ -176,3 +176,13 @@ def csrf_token_from(html: str) -> str:
         r'"X-CSRFToken": "([^"]+)"', html)
     assert m, "no CSRF token in page"
     return m.group(1)
+
+
+@pytest.fixture
+def code_for(sms_outbox):
+    """The last SMS code sent to a phone (test backend)."""
+
+    def get(phone: str) -> str:
+        return last_code(sms_outbox, phone)
+
+    return get

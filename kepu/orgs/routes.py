@@ -27,7 +27,7 @@ PER_PAGE = 20
 
 # --------------------------------------------------------------------------- regions
 
-@bp.get("/regions")
+@bp.get("/regions", endpoint="regions")
 def regions_options():
     """<option>s of the next level: ?province=.. → cities (districts for 直辖市);
     ?city=.. → counties. Province requests also reset the county select (out of band)."""
@@ -44,8 +44,6 @@ def regions_options():
     return render_template("orgs/_region_options.html", items=items, placeholder=placeholder,
                            reset_county=reset and levels >= 3, prefix=prefix)
 
-
-bp.add_url_rule("/regions", endpoint="regions", view_func=regions_options)
 
 
 # --------------------------------------------------------------------------- autocomplete
@@ -146,7 +144,8 @@ def channel_options():
     unit_type = request.args.get(ut_field) or request.args.get("unit_type") or None
     resp = make_response(render_template(
         "orgs/_channel_options.html", unit_type_field=ut_field, channel_field=ch_field,
-        unit_type=unit_type, channel_id=request.args.get(ch_field)))
+        unit_type=unit_type, channel_id=request.args.get(ch_field),
+        required=request.args.get("required", "1") != "0"))
     resp.vary.add("HX-Request")
     return resp
 
@@ -291,8 +290,13 @@ def admin_org_review(org_id: int):
 @platform_admin_required
 def admin_org_edit(org_id: int):
     org = _admin_org_or_404(org_id)
-    form = OrgEditForm(obj=None if request.method == "POST" else org)
-    if request.method == "GET":
+    nojs_search = request.method == "GET" and any(
+        k in request.args for k in ("parent_id_search", "parent_id_change"))
+    if nojs_search:  # no-JS parent search: re-render with what the admin typed
+        form = OrgEditForm(formdata=request.args)
+    else:
+        form = OrgEditForm(obj=None if request.method == "POST" else org)
+    if request.method == "GET" and not nojs_search:
         p, c, d = regions.split(org.region_code)
         form.region_province.data, form.region_city.data, form.region_county.data = p, c, d
         form.aliases.data = "\n".join(org.alias_names)

@@ -7,7 +7,7 @@ from kepu.orgs import operations as ops
 from kepu.orgs.models import Org, OrgAlias, UnitApplication
 from kepu.workflow import AuditLog
 
-from .conftest import HX, org_named
+from .conftest import HX
 
 ADMIN_PAGES = ["/orgs/admin/", "/orgs/admin/1", "/orgs/admin/1/merge", "/orgs/admin/import",
                "/orgs/admin/import/template.xlsx", "/orgs/admin/applications",
@@ -187,3 +187,14 @@ def test_merge_covers_tables_added_later(app):
     cols = {f"{c.table.name}.{c.name}" for c in ops.org_references()}
     assert {"org.parent_id", "org_alias.org_id", "grant.org_id",
             "unit_application.org_id"} <= cols
+
+
+def test_edit_parent_search_without_js_keeps_edits(client, auth, admin, builtin):
+    org = make_org("某某单位")
+    auth.login_as(admin)
+    r = client.get(f"/orgs/admin/{org.id}", query_string={
+        "name": "某某单位（改）", "kind": "其他", "parent_id_q": "bjskx", "parent_id_search": "1"})
+    html = r.get_data(as_text=True)
+    assert 'value="某某单位（改）"' in html
+    bj = db.session.scalar(select(Org).where(Org.name == "北京市科学技术协会"))
+    assert f'type="radio" name="parent_id" value="{bj.id}"' in html

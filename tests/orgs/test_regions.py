@@ -52,3 +52,27 @@ def test_cascade_endpoint_direct_municipality(client):
     # the field-named parameter of the macro's select works too
     html = client.get("/orgs/regions?prefix=loc&loc_province=12").get_data(as_text=True)
     assert "和平区" in html and 'id="loc_county"' in html
+
+
+def test_region_select_renders_current_value_on_edit_page(client, auth, make_user):
+    from kepu.extensions import db
+    from kepu.orgs.models import Org
+
+    org = Org(name="白云区科协", kind="县级科协", region_code="440111", certifications=[])
+    db.session.add(org)
+    db.session.commit()
+    auth.login_as(make_user(roles=["platform_admin"]))
+    html = client.get(f"/orgs/admin/{org.id}").get_data(as_text=True)
+    assert '<option value="44" selected>广东省</option>' in html
+    assert '<option value="4401" selected>广州市</option>' in html
+    assert '<option value="440111" selected>白云区</option>' in html
+    assert 'hx-get="/orgs/regions?prefix=region' in html
+    # without JavaScript: a changed province with a stale city keeps only the province
+    r = client.post(f"/orgs/admin/{org.id}", data={"name": "白云区科协", "kind": "县级科协",
+                                                   "region_province": "11", "region_city": "4401",
+                                                   "region_county": "440111"})
+    assert r.status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(Org, org.id).region_code == "11"
+    html = client.get(f"/orgs/admin/{org.id}").get_data(as_text=True)
+    assert '<option value="110105">朝阳区</option>' in html and "请选择区" in html
