@@ -44,6 +44,7 @@ def make_config(tmp_path: Path, database_url: str, **extra) -> dict:
 
 
 _schema_ready: set[str] = set()
+_hash_cache: dict[str, str] = {}
 
 
 def _forget_cached_user() -> None:
@@ -120,7 +121,11 @@ def make_user(app):
         counter["n"] += 1
         phone = phone or f"1380000{counter['n']:04d}"
         user = User(phone=phone, **fields)
-        user.set_password(password)
+        # scrypt is slow on purpose; hash each distinct test password once
+        if password not in _hash_cache:
+            user.set_password(password)
+            _hash_cache[password] = user.password_hash
+        user.password_hash = _hash_cache[password]
         db.session.add(user)
         db.session.flush()
         for r in roles:
