@@ -38,10 +38,13 @@ def login(page: Page, server, phone: str):
     expect(page.get_by_role("heading", name="个人中心")).to_be_visible()
 
 
+CATEGORY = {"高校科协": "省级科协", "全国学会": "全国学会"}
+
+
 def channel_options(page: Page, unit_type: str) -> list[str]:
     page.get_by_label("申报单位类型").select_option(unit_type)
-    # the cascade swaps the 推荐渠道 select via HTMX
-    page.wait_for_load_state("networkidle")
+    # the cascade swaps the 推荐渠道 select via HTMX, naming the channel category
+    expect(page.locator("#channel-category")).to_contain_text(CATEGORY[unit_type])
     return [t.strip() for t in page.locator("select#channel option").all_inner_texts()]
 
 
