@@ -29,12 +29,6 @@ def _int_or_none(value) -> int | None:
         return None
 
 
-def _load_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
-
 
 @bp.get("/")
 @platform_admin_required
@@ -75,7 +69,7 @@ def _detail(user: User, form: GrantForm | None = None, status: int = 200,
 @bp.get("/users/<int:user_id>")
 @platform_admin_required
 def user_detail(user_id: int):
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     if request.args.get("role") is not None or request.args.get("org_q") is not None:
         # HTMX refresh of the scope choices (org filter, province → cities/counties)
         form = _grant_form(request.args)
@@ -86,7 +80,7 @@ def user_detail(user_id: int):
 @bp.post("/users/<int:user_id>/grants")
 @platform_admin_required
 def grant_add(user_id: int):
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     form = _grant_form()
     if request.form.get("action") == "refresh":  # refresh the scope choices only
         return _detail(user, form, block="grants_section")
@@ -116,7 +110,7 @@ def grant_add(user_id: int):
 @bp.post("/users/<int:user_id>/grants/<int:grant_id>/delete")
 @platform_admin_required
 def grant_remove(user_id: int, grant_id: int):
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     grant = db.session.get(Grant, grant_id)
     if grant is None or grant.user_id != user.id:
         abort(404)
@@ -138,7 +132,7 @@ def grant_remove(user_id: int, grant_id: int):
 @bp.post("/users/<int:user_id>/toggle-active")
 @platform_admin_required
 def user_toggle_active(user_id: int):
-    user = _load_user(user_id)
+    user = db.get_or_404(User, user_id)
     error = None
     try:
         ops.toggle_active(user, by=current_user)

@@ -256,17 +256,11 @@ def _paginate_orgs(stmt, page, f):
     return _Page(items, page, PER_PAGE, total or 0)
 
 
-def _admin_org_or_404(org_id: int) -> Org:
-    org = db.session.get(Org, org_id)
-    if org is None:
-        abort(404)
-    return org
-
 
 @bp.post("/admin/<int:org_id>/review")
 @platform_admin_required
 def admin_org_review(org_id: int):
-    org = _admin_org_or_404(org_id)
+    org = db.get_or_404(Org, org_id)
     action = request.form.get("action")
     error = None
     try:
@@ -289,7 +283,7 @@ def admin_org_review(org_id: int):
 @bp.route("/admin/<int:org_id>", methods=["GET", "POST"])
 @platform_admin_required
 def admin_org_edit(org_id: int):
-    org = _admin_org_or_404(org_id)
+    org = db.get_or_404(Org, org_id)
     nojs_search = request.method == "GET" and any(
         k in request.args for k in ("parent_id_search", "parent_id_change"))
     if nojs_search:  # no-JS parent search: re-render with what the admin typed
@@ -342,7 +336,7 @@ def admin_org_edit(org_id: int):
 @bp.route("/admin/<int:org_id>/merge", methods=["GET", "POST"])
 @platform_admin_required
 def admin_org_merge(org_id: int):
-    org = _admin_org_or_404(org_id)
+    org = db.get_or_404(Org, org_id)
     if org.status == ORG_MERGED:
         flash("该单位已合并。", "info")
         return redirect_to(url_for("orgs.admin_org_edit", org_id=org.id))
