@@ -31,6 +31,13 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     return resp
 
 
+def render_fragment(template: str, block: str, status: int = 200, **context) -> Response:
+    """Always just ``{% block <block> %}`` (for endpoints only HTMX calls, e.g. autosave)."""
+    resp = make_response(render_block(template, block, **context), status)
+    resp.vary.add("HX-Request")
+    return resp
+
+
 def redirect_to(url: str, status: int = 303) -> Response:
     """Redirect that also works for HTMX requests (HX-Redirect, full navigation)."""
     from flask import redirect

@@ -60,6 +60,20 @@ class TransitionError(Exception):
         self.code = code
 
 
+class OperationError(Exception):
+    """A refused write in a campaign operation. ``message`` is Chinese and shown to the
+    user; ``field`` names the form field it belongs to (None: the whole form);
+    ``errors`` maps several fields to messages."""
+
+    def __init__(self, message: str, field: str | None = None,
+                 errors: dict[str, str] | None = None, code: str = "refused"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.errors = errors or ({field: message} if field else {})
+        self.code = code
+
+
 Predicate = Callable[[Any, Any], bool]
 Guard = Callable[[Any, Any], "str | None"]
 
@@ -173,3 +187,16 @@ def audit(entity_type: str, entity_id: int, action: str, user, comment: str = ""
                      actor_id=getattr(user, "id", None), comment=comment, data=data or {})
     db.session.add(entry)
     return entry
+
+
+def lock_row(model, object_id: int) -> None:
+    """Serialise quota decisions on one parent row (e.g. the recommender unit).
+
+    Call it *before* the conditional UPDATE of a transition and count afterwards,
+    within the same transaction. PostgreSQL takes a row lock (``SELECT … FOR
+    UPDATE``), so a second request waits until the first commits and then counts its
+    row. SQLite ignores ``FOR UPDATE``, but only one connection can write at a time:
+    once the transition's UPDATE holds the write lock, the count sees every committed
+    recommendation, and a writer whose snapshot went stale gets an error (→ conflict).
+    """
+    db.session.execute(select(model.id).where(model.id == object_id).with_for_update())

@@ -21,10 +21,30 @@ PASSWORD = "Passw0rd!"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    if TEST_DB_URL:
-        return TEST_DB_URL
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+def database_url(tmp_path_factory, request):
+    """SQLite: a file per session (per xdist worker). PostgreSQL: the given database, or
+    with xdist (``-n 2``) one database per worker next to it, created and dropped here."""
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid", "master")
+    if not TEST_DB_URL:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+        return
+    if worker_id == "master":
+        yield TEST_DB_URL
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(TEST_DB_URL)
+    name = f"{url.database}_{worker_id}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def make_config(tmp_path: Path, database_url: str, **extra) -> dict:

@@ -1,4 +1,6 @@
-"""SMS backends behind one interface: ``backend.send(phone, text, code, purpose)``.
+"""SMS backends behind one interface: ``backend.send(phone, text, code, purpose)`` for
+verification codes and ``backend.notify(phone, text, purpose, params)`` for notices
+(e.g. a work was returned), whose ``params`` fill a provider's pre-approved template.
 
 - ``console`` (default): appends one JSON line per message to
   ``<instance>/sms_outbox.jsonl`` and logs it. For development and demos.
@@ -30,10 +32,16 @@ class SmsBackend(Protocol):
 
     def send(self, phone: str, text: str, code: str, purpose: str) -> None: ...
 
+    def notify(self, phone: str, text: str, purpose: str, params: list[str]) -> None: ...
 
-def _record(phone: str, text: str, code: str, purpose: str) -> dict:
-    return {"phone": phone, "text": text, "code": code, "purpose": purpose,
-            "at": utcnow().isoformat(timespec="seconds") + "Z"}
+
+def _record(phone: str, text: str, code: str, purpose: str,
+            params: list[str] | None = None) -> dict:
+    record = {"phone": phone, "text": text, "code": code, "purpose": purpose,
+              "at": utcnow().isoformat(timespec="seconds") + "Z"}
+    if params is not None:
+        record["params"] = list(params)
+    return record
 
 
 class ConsoleBackend:
@@ -44,7 +52,13 @@ class ConsoleBackend:
         self._lock = threading.Lock()
 
     def send(self, phone: str, text: str, code: str, purpose: str) -> None:
-        record = _record(phone, text, code, purpose)
+        self._write(_record(phone, text, code, purpose))
+
+    def notify(self, phone: str, text: str, purpose: str, params: list[str]) -> None:
+        self._write(_record(phone, text, "", purpose, params))
+
+    def _write(self, record: dict) -> None:
+        phone, text = record["phone"], record["text"]
         line = json.dumps(record, ensure_ascii=False)
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,19 +77,25 @@ class TestBackend:
     def send(self, phone: str, text: str, code: str, purpose: str) -> None:
         self.outbox.append(_record(phone, text, code, purpose))
 
+    def notify(self, phone: str, text: str, purpose: str, params: list[str]) -> None:
+        self.outbox.append(_record(phone, text, "", purpose, params))
+
 
 class TencentBackend:
     """Tencent Cloud SMS (API 2021-01-11). The SDK is imported on first use.
 
-    The template is expected to take the parameters named in ``template_params``
-    (default ``code,minutes`` — e.g. "您的验证码为{1}，{2}分钟内有效").
+    The code template is expected to take the parameters named in ``template_params``
+    (default ``code,minutes`` — e.g. "您的验证码为{1}，{2}分钟内有效"). Notices use one
+    template per purpose, ``notice_templates`` ("works_return:1234,works_recommend:5678"),
+    filled with the notice's ``params`` (e.g. the work's title); a purpose without a
+    template is refused (SmsSendError), never sent through the code template.
     """
 
     name = "tencent"
 
     def __init__(self, secret_id: str, secret_key: str, sdk_app_id: str, template_id: str,
                  sign_name: str, region: str = "ap-guangzhou", ttl_minutes: int = 5,
-                 template_params: str = "code,minutes"):
+                 template_params: str = "code,minutes", notice_templates: str = ""):
         missing = [n for n, v in (("SMS_TENCENT_SECRET_ID", secret_id),
                                   ("SMS_TENCENT_SECRET_KEY", secret_key),
                                   ("SMS_TENCENT_SDK_APP_ID", sdk_app_id),
@@ -90,6 +110,9 @@ class TencentBackend:
         self.region = region
         self.ttl_minutes = ttl_minutes
         self.template_params = [p.strip() for p in template_params.split(",") if p.strip()]
+        self.notice_templates = dict(
+            (k.strip(), v.strip()) for k, _, v in
+            (item.partition(":") for item in notice_templates.split(",") if ":" in item))
         self._client = None
 
     def _sdk(self):
@@ -113,13 +136,23 @@ class TencentBackend:
         return self._client
 
     def send(self, phone: str, text: str, code: str, purpose: str) -> None:
-        _credential, models, _sms_client, sdk_error = self._sdk()
         values = {"code": code, "minutes": str(self.ttl_minutes)}
+        self._send(phone, self.template_id, [values.get(p, "") for p in self.template_params])
+
+    def notify(self, phone: str, text: str, purpose: str, params: list[str]) -> None:
+        template = self.notice_templates.get(purpose)
+        if not template:
+            raise SmsSendError(f"no Tencent notice template for {purpose!r} "
+                               "(SMS_TENCENT_NOTICE_TEMPLATES)")
+        self._send(phone, template, [str(p) for p in params])
+
+    def _send(self, phone: str, template_id: str, params: list[str]) -> None:
+        _credential, models, _sms_client, sdk_error = self._sdk()
         req = models.SendSmsRequest()
         req.SmsSdkAppId = self.sdk_app_id
         req.SignName = self.sign_name
-        req.TemplateId = self.template_id
-        req.TemplateParamSet = [values.get(p, "") for p in self.template_params]
+        req.TemplateId = template_id
+        req.TemplateParamSet = params
         req.PhoneNumberSet = ["+86" + phone]
         try:
             resp = self.client().SendSms(req)
@@ -152,5 +185,6 @@ def make_backend(app) -> SmsBackend:
             region=c.get("SMS_TENCENT_REGION", "ap-guangzhou"),
             ttl_minutes=max(1, int(c.get("SMS_CODE_TTL_SECONDS", 300)) // 60),
             template_params=c.get("SMS_TENCENT_TEMPLATE_PARAMS", "code,minutes"),
+            notice_templates=c.get("SMS_TENCENT_NOTICE_TEMPLATES", ""),
         )
     raise RuntimeError(f"Unknown SMS_BACKEND {kind!r} (console | test | tencent)")

@@ -100,7 +100,9 @@
     // The files now live on the server; clear the input so a later plain form
     // submit does not send them twice, and choosing the same file fires change.
     input.value = "";
-    if (e.detail.successful) {
+    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    // 422 (a refused file) is swapped in as a message: no "100%" next to it.
+    if (e.detail.successful && status < 400) {
       setProgress(widget, 100, true);
       window.setTimeout(function () { setProgress(widget, null, false); }, 800);
     } else {

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from kepu.extensions import db
 from kepu.workflow import AuditLog, StateMachine, Transition, TransitionError, audit

@@ -131,3 +131,31 @@ def test_tencent_sdk_exception_is_an_error(app_factory, monkeypatch):
 def test_tencent_backend_needs_settings(app_factory):
     with pytest.raises(RuntimeError, match="SMS_TENCENT_SECRET_ID"):
         app_factory(SMS_BACKEND="tencent")
+
+
+def test_tencent_notice_uses_its_own_template_with_params(app_factory, fake_tencent):
+    calls, _state = fake_tencent
+    app = app_factory(**TENCENT, SMS_TENCENT_NOTICE_TEMPLATES="works_return:777, works_recommend:888")
+    backend = app.extensions["kepu_sms"].backend
+    backend.notify(PHONE, "您申报的作品《量子》已被退回修改……", "works_return", ["量子"])
+    p = calls[-1]["params"]
+    assert p["TemplateId"] == "777" and p["TemplateParamSet"] == ["量子"]
+    assert p["PhoneNumberSet"] == ["+86" + PHONE]
+
+
+def test_tencent_notice_without_template_is_refused_not_sent_as_a_code(app_factory,
+                                                                        fake_tencent):
+    calls, _state = fake_tencent
+    app = app_factory(**TENCENT)
+    with pytest.raises(SmsSendError, match="works_return"):
+        app.extensions["kepu_sms"].backend.notify(PHONE, "text", "works_return", ["量子"])
+    assert calls == []
+
+
+def test_console_backend_records_notices(app_factory):
+    app = app_factory(SMS_BACKEND="console")
+    backend = app.extensions["kepu_sms"].backend
+    backend.notify(PHONE, "作品已完成推荐", "works_recommend", ["量子"])
+    line = json.loads(backend.path.read_text(encoding="utf-8").splitlines()[-1])
+    assert line["purpose"] == "works_recommend" and line["params"] == ["量子"]
+    assert line["text"] == "作品已完成推荐" and line["code"] == ""
