@@ -1,0 +1,285 @@
+"""Implementing units (案例实施单位): start a case with a 推荐码, fill the 附件 form,
+my cases, read-only view.
+
+- cases.start     GET/POST /cases/start              logged-in user (code → draft)
+- cases.edit      GET/POST /cases/<id>/edit          owner (others 404)
+- cases.autosave  POST     /cases/<id>/autosave      owner (others 404)
+- cases.delete    POST     /cases/<id>/delete        owner, drafts only
+- cases.my_cases  GET      /cases/mine               logged-in user
+- cases.view      GET      /cases/<id>               case.can_view (others 404)
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..accounts import roles as R
+from ..extensions import db
+from ..files.operations import UploadError, claim_uploads, save_uploads_from_request
+from ..htmx import redirect_to, render, render_fragment
+from ..workflow import OperationError
+from . import bp
+from .code_routes import TOO_MANY, code_attempts_blocked, record_wrong_code
+from .common import current_campaign, require_open_window, settings_of, window_state
+from .flow import CASE_FLOW, STATE_LABELS
+from .forms import CaseForm, StartForm
+from .models import DRAFT, EDITABLE_STATES, ENTITY, RETURNED, Case
+from .operations import codes as code_ops
+from .operations import entry as ops
+
+UPLOAD_TARGETS = ops.TARGETS
+HISTORY_LABELS = {"create": "创建草稿", "delete": "删除草稿"}
+
+
+def _own_case_or_404(case_id: int) -> Case:
+    case = db.get_or_404(Case, case_id)
+    if not case.is_owner(current_user):
+        abort(404)
+    return case
+
+
+def _unit_list_url() -> str | None:
+    if current_user.org_ids_for(R.CASE_UNIT) and "cases.unit_list" in current_app.view_functions:
+        return url_for("cases.unit_list")
+    return None
+
+
+# --- start a case with a 推荐码 ------------------------------------------------------------
+
+def _start_context(form, unit_code=None, **extra):
+    campaign = current_campaign()
+    settings = settings_of(campaign)
+    return dict(form=form, campaign=campaign, settings=settings, window=window_state(campaign),
+                unit_code=unit_code, format_code=code_ops.format_code, **extra)
+
+
+@bp.route("/start", methods=["GET", "POST"])
+@login_required
+def start():
+    form = StartForm()
+    campaign = current_campaign()
+    if request.method == "GET":
+        raw = request.args.get("code", "")
+        if raw:
+            form.code.data = raw
+            code = code_ops.find_code(raw, campaign)
+            if code is not None:
+                return render("cases/start.html", **_start_context(form, unit_code=code))
+        return render("cases/start.html", **_start_context(form))
+    if code_attempts_blocked():
+        form.code.errors = [TOO_MANY]
+        return render("cases/start.html", status=429, **_start_context(form))
+    try:
+        if request.form.get("confirm") == "1":
+            case = ops.start_case(current_user, form.code.data)
+            flash(f"已在“{case.org.name}”下创建案例草稿，请填写案例信息表。", "success")
+            return redirect_to(url_for(".edit", case_id=case.id))
+        require_open_window(campaign)
+        code = code_ops.lookup(form.code.data, campaign)
+    except OperationError as e:
+        if e.code == "invalid_code":
+            record_wrong_code()
+        if e.field == "code":
+            form.code.errors = [e.message]
+            return render("cases/start.html", status=422, **_start_context(form))
+        return render("cases/start.html", status=422, **_start_context(form, alert=e.message))
+    form.code.data = code_ops.format_code(code.code)
+    return render("cases/start.html", **_start_context(form, unit_code=code))
+
+
+# --- the 附件 form ------------------------------------------------------------------------
+
+def _posted_ids() -> dict[str, list]:
+    return {t: request.form.getlist(t) for t in UPLOAD_TARGETS}
+
+
+def _posted_files(case: Case, posted: dict[str, list]) -> dict[str, list]:
+    """The files the user's form currently lists (for re-rendering a refused post)."""
+    out = {}
+    for target, field_name in UPLOAD_TARGETS.items():
+        try:
+            out[target] = claim_uploads(posted.get(target, []), current_user, field_name,
+                                        ENTITY, case.id)
+        except UploadError:
+            out[target] = []
+    return out
+
+
+def _media_rows(values: dict, limit: int) -> list[dict]:
+    rows = list(values.get("media_reports") or [])
+    while len(rows) < limit:
+        rows.append({"title": "", "url": ""})
+    return rows
+
+
+def _render_entry(case: Case, values: dict, errors: dict | None = None, files=None,
+                  status: int = 200, alert: str | None = None, version=None):
+    settings = settings_of(case)
+    errors = ops.ordered_errors(errors or {})
+    form = CaseForm(formdata=None, data={k: values.get(k, "") for k in ops.TEXT_FIELDS})
+    form.set_errors(errors)
+    window = settings.window()
+    editable = window.open and case.status in EDITABLE_STATES
+    return render(
+        "cases/entry.html", status=status, case=case, settings=settings, form=form,
+        values=values, errors=errors, files=files if files is not None else ops.case_files(case),
+        media_rows=_media_rows(values, settings.limit("media_items")),
+        version=case.version if version is None else version, window=window,
+        editable=editable, alert=alert, dup_warning=ops.duplicate_warning(case),
+        outline=settings["detail_outline"], state_label=STATE_LABELS.get(case.status, ""),
+        media_error_keys=[k for k in errors if k.startswith("media")])
+
+
+def _render_locked(case: Case, status: int):
+    return _render_view(case, status=status, alert=ops.state_message(case))
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(case_id: int):
+    case = _own_case_or_404(case_id)
+    if case.status not in EDITABLE_STATES:
+        return _render_locked(case, 200 if request.method == "GET" else 409)
+    settings = settings_of(case)
+    if request.method == "GET":
+        window = settings.window()
+        return _render_entry(case, ops.values_of(case),
+                             alert=None if window.open else window.message)
+
+    values = ops.read_values(request.form, settings)
+    posted = _posted_ids()
+    # A file's 删除 without JavaScript submits the whole form: save everything typed,
+    # minus that file (the posted ids are the files the form keeps).
+    remove_id = request.form.get("remove_file", "")
+    if remove_id:
+        posted = {t: [i for i in ids if i != remove_id] for t, ids in posted.items()}
+    try:
+        ops.require_editable(case, current_user)
+    except OperationError as e:
+        return _render_entry(case, values, files=_posted_files(case, posted),
+                             status=409 if e.code == "locked" else 422, alert=e.message,
+                             version=request.form.get("version"))
+    upload_errors, new_files = {}, {}
+    for target, field_name in UPLOAD_TARGETS.items():
+        stored, errs = save_uploads_from_request(field_name, current_user, target)
+        new_files[target] = stored
+        if errs:
+            upload_errors[target] = "；".join(errs)
+    try:
+        plan = ops.save_draft(case, values, request.form.get("version"), current_user,
+                              posted, new_files)
+    except OperationError as e:
+        files = _posted_files(case, posted)
+        for target, stored in new_files.items():
+            files[target] = files.get(target, []) + stored
+        return _render_entry(case, values, upload_errors, files=files,
+                             status=409 if e.code in ("conflict", "locked") else 422,
+                             alert=e.message, version=request.form.get("version"))
+    errors = {**plan.warnings, **upload_errors}
+    if request.form.get("action") == "submit" and not remove_id:
+        if not errors:
+            try:
+                ops.submit(case, current_user)
+            except OperationError as e:
+                errors = e.errors or {}
+                return _render_entry(case, values, errors, status=422,
+                                     alert=e.message if not e.errors else _summary(errors))
+            flash("案例已提交至推荐单位，请等待审核；如被退回，可在“我的案例”中修改后重新提交。",
+                  "success")
+            return redirect(url_for(".view", case_id=case.id), 303)
+        return _render_entry(case, values, errors, status=422,
+                             alert="上传的文件未通过检查，案例未提交；其余内容已保存为草稿。")
+    if errors:
+        return _render_entry(case, values, errors, status=422,
+                             alert="草稿已保存，但有文件未通过检查，请查看标红的提示。")
+    flash("已删除文件，草稿已保存" if remove_id else "草稿已保存", "success")
+    return redirect(url_for(".edit", case_id=case.id), 303)
+
+
+def _summary(errors: dict) -> str:
+    return f"请修改下列标红的 {len(errors)} 处内容后再提交（草稿已保存）。"
+
+
+@bp.post("/<int:case_id>/autosave")
+@login_required
+def autosave(case_id: int):
+    case = _own_case_or_404(case_id)
+    settings = settings_of(case)
+    values = ops.read_values(request.form, settings)
+    try:
+        plan = ops.save_draft(case, values, request.form.get("version"), current_user,
+                              _posted_ids(), {})
+    except OperationError as e:
+        if e.code == "conflict":
+            return render_fragment("cases/entry.html", "autosave_result", status=409,
+                          conflict=True, case=case, oob=True)
+        return render("cases/entry.html", block="autosave_result",
+                      status=409 if e.code == "locked" else 422,
+                      autosave_error=e.message, case=case, oob=True)
+    message = "；".join(plan.warnings.values()) or None
+    return render_fragment("cases/entry.html", "autosave_result", case=case, oob=True,
+                  saved_at=case.updated_at, new_version=case.version, autosave_message=message,
+                  dup_warning=ops.duplicate_warning(case))
+
+
+@bp.post("/<int:case_id>/delete")
+@login_required
+def delete(case_id: int):
+    case = _own_case_or_404(case_id)
+    name = case.display_name
+    try:
+        ops.delete_draft(case, current_user)
+    except OperationError as e:
+        flash(e.message, "error")
+        return redirect_to(url_for(".my_cases"))
+    flash(f"已删除草稿：{name}", "success")
+    return redirect_to(url_for(".my_cases"))
+
+
+# --- lists and read-only view --------------------------------------------------------------
+
+@bp.get("/mine")
+@login_required
+def my_cases():
+    cases = list(db.session.scalars(
+        select(Case).where(Case.owner_id == current_user.id)
+        .order_by(Case.created_at.desc(), Case.id.desc())))
+    campaign = current_campaign()
+    return render("cases/my_cases.html", cases=cases, campaign=campaign,
+                  window=window_state(campaign), labels=STATE_LABELS,
+                  settings=settings_of(campaign), settings_of=settings_of,
+                  unit_list_url=_unit_list_url(), DRAFT=DRAFT, RETURNED=RETURNED,
+                  EDITABLE=EDITABLE_STATES)
+
+
+def _history(case: Case) -> list[dict]:
+    rows = []
+    for entry in CASE_FLOW.history(case):
+        t = CASE_FLOW.transitions.get(entry.action)
+        rows.append(dict(at=entry.at, label=t.label if t else HISTORY_LABELS.get(entry.action,
+                                                                                  entry.action),
+                         actor=entry.actor.display_name if entry.actor else "系统",
+                         from_label=STATE_LABELS.get(entry.from_state or "", ""),
+                         to_label=STATE_LABELS.get(entry.to_state or "", ""),
+                         comment=entry.comment))
+    return rows
+
+
+def _render_view(case: Case, status: int = 200, alert: str | None = None):
+    settings = settings_of(case)
+    return render("cases/view.html", status=status, case=case, settings=settings,
+                  files=ops.case_files(case), history=_history(case),
+                  state_label=STATE_LABELS.get(case.status, case.status),
+                  can_edit=case.can_edit(current_user),
+                  is_owner=case.is_owner(current_user), alert=alert,
+                  unit_list_url=_unit_list_url() if case.can_review(current_user) else None)
+
+
+@bp.get("/<int:case_id>")
+@login_required
+def view(case_id: int):
+    case = db.get_or_404(Case, case_id)
+    if not case.can_view(current_user):
+        abort(404)
+    return _render_view(case)
