@@ -44,6 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .main import bp as main_bp
     from .orgs import bp as orgs_bp
     from .sms import bp as sms_bp
+    from .works import bp as works_bp
+    from .cases import bp as cases_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -51,6 +53,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(orgs_bp)
     app.register_blueprint(files_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(works_bp)
+    app.register_blueprint(cases_bp)
 
     from .web import init_web
     init_web(app)

@@ -39,7 +39,12 @@ DEMO_ACCOUNTS = [
     ("13800000003", "中国科普作协管理员（演示）", "unit_admin", "中国科普作家协会"),
     ("13800000004", "申报者（演示）", None, None),
     ("13800000005", "评审专家（演示）", "expert", None),
+    ("13800000006", "案例实施单位（演示）", None, None),
+    ("13800000007", "评审专家二（演示）", "expert", None),
 ]
+
+# Demo case admin: the 中国科普作协 unit admin is also bound (as by 推荐码) for cases.
+DEMO_CASE_ADMIN = ("13800000003", "中国科普作家协会")
 
 
 @kepu_cli.command("demo")
@@ -72,10 +77,78 @@ def demo() -> None:
             if not user.has_role(role, org_id=org_id):
                 grant_role(user, role, org_id=org_id)
     db.session.commit()
+    _demo_campaigns()
     click.echo("")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for phone, name, role, org_name in DEMO_ACCOUNTS:
         click.echo(f"  {phone}  {name}")
+
+
+def _demo_campaigns() -> None:
+    """The 2026 works and cases editions, 推荐码, and a few demo entries (idempotent)."""
+    from sqlalchemy import func, select
+
+    from .accounts.models import User
+    from .accounts.operations import grant_role
+    from .admin.models import Campaign
+    from .cases.models import RecommendCode
+    from .cases.operations.codes import ensure_codes
+    from .cases.settings import KIND as CASES
+    from .orgs.models import Org
+    from .timeutil import utcnow
+    from .works.models import Work
+    from .works.operations.editions import ensure_edition
+
+    works, created = ensure_edition(2026)
+    click.echo(f"Works edition 2026: {'created' if created else 'exists'}")
+    cases = db.session.scalar(select(Campaign).where(Campaign.kind == CASES,
+                                                     Campaign.year == 2026))
+    if cases is None:
+        # The real 2026 window (6/17–6/30) is over; the demo keeps it open to try.
+        cases = Campaign(kind=CASES, year=2026,
+                         title="2026年度“典赞·科普中国”科普案例征集",
+                         settings={"window_close": "2026-12-31 23:59:59"})
+        db.session.add(cases)
+        db.session.commit()
+        click.echo("Cases edition 2026: created (demo window open until 2026-12-31)")
+    n = ensure_codes(cases)
+    db.session.commit()
+    click.echo(f"推荐码: {n} generated")
+
+    phone, org_name = DEMO_CASE_ADMIN
+    user = User.by_phone(phone)
+    org = db.session.scalar(select(Org).where(Org.name == org_name))
+    if user and org and not user.has_role("case_unit", org_id=org.id):
+        grant_role(user, "case_unit", org_id=org.id)
+        db.session.commit()
+
+    applicant = User.by_phone("13800000004")
+    beijing = db.session.scalar(select(Org).where(Org.name == "北京市科学技术协会"))
+    has_works = db.session.scalar(select(func.count(Work.id)).where(
+        Work.campaign_id == works.id, Work.owner_id == applicant.id))
+    if applicant and beijing and not has_works:
+        demo = [
+            ("身边的量子科技", "科普视频", "前沿科技", "pending"),
+            ("家庭急救十问", "科普文章", "健康生活", "pending"),
+            ("湿地里的候鸟", "科普图书", "生态环境", "draft"),
+        ]
+        for title, work_type, category, status in demo:
+            db.session.add(Work(
+                campaign_id=works.id, owner_id=applicant.id, status=status,
+                step=3 if status != "draft" else 1,
+                title=title, work_type=work_type, category=category,
+                intro=f"《{title}》面向公众的科普作品（演示数据）。", author_name="王小明",
+                applicant_unit="北京科普创作中心（演示）", unit_address="北京市海淀区复兴路3号",
+                contact_name="王小明", contact_phone="13800000004", email="demo@example.com",
+                job_title="编辑", unit_type="省级科协", channel_id=beijing.id,
+                highlights="内容经专家审读，累计播放量超过100万次（演示数据）。",
+                submitted_at=None if status == "draft" else utcnow()))
+        db.session.commit()
+        click.echo("Demo works: 3 (2 待推荐 at 北京市科学技术协会, 1 draft)")
+    code = db.session.scalar(select(RecommendCode).where(
+        RecommendCode.campaign_id == cases.id, RecommendCode.org_id == org.id)) if org else None
+    if code:
+        click.echo(f"推荐码 of {org.name}: {code.code} (for 13800000006 at /cases/start)")
 
 
 @kepu_cli.command("import-orgs")

@@ -42,6 +42,8 @@ class Defaults:
     SMS_TENCENT_SECRET_KEY = ""
     SMS_TENCENT_SDK_APP_ID = ""
     SMS_TENCENT_TEMPLATE_ID = ""
+    # Notices (作品退回 / 完成推荐): "purpose:template_id,..." with the work title as {1}
+    SMS_TENCENT_NOTICE_TEMPLATES = ""
     SMS_TENCENT_REGION = "ap-guangzhou"
 
     # Demo mode: pages say where SMS codes went (console outbox).

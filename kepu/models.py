@@ -5,3 +5,5 @@ from .files.models import StoredFile  # noqa: F401
 from .orgs.models import Org, OrgAlias, UnitApplication  # noqa: F401
 from .sms.models import SmsCode  # noqa: F401
 from .workflow import AuditLog  # noqa: F401
+from .works.models import Work, WorkAssignment, WorkUnitQuota  # noqa: F401
+from .cases.models import *  # noqa: F401,F403

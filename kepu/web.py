@@ -43,16 +43,30 @@ def load_user(user_id: str):
 
 def nav_items(user) -> list[tuple[str, str]]:
     """(endpoint, label) pairs for the header, by role."""
-    items = [("main.index", "首页"), ("orgs.channels", "推荐渠道查询")]
+    items = [("main.index", "首页"), ("works.index", "作品征集"), ("orgs.channels", "推荐渠道查询")]
     if not user.is_authenticated:
-        return items
+        return _existing(items)
+    items.append(("works.my_works", "我的作品"))
+    items.append(("cases.my_cases", "我的案例"))
+    if user.org_ids_for(R.UNIT_ADMIN):
+        items.append(("works.unit_list", "作品推荐"))
+    if user.org_ids_for(R.CASE_UNIT):
+        items.append(("cases.unit_list", "案例推荐"))
+    if user.has_role(R.EXPERT):
+        items.append(("works.expert_list", "评审任务"))
     items.append(("accounts.profile", "个人中心"))
-    items.append(("files.mine", "我的文件"))
     if user.org_ids_for(R.UNIT_ADMIN):
         items.append(("orgs.my_units", "我的推荐单位"))
     if user.is_platform_admin:
         items.append(("admin.index", "管理后台"))
-    return items
+    elif user.has_role(R.NATIONAL_ADMIN):
+        items.append(("cases.admin_select", "案例遴选"))
+    return _existing(items)
+
+
+def _existing(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    endpoints = current_app.view_functions
+    return [(e, label) for e, label in items if e in endpoints]
 
 
 def error_response(code: int, description: str | None = None):
