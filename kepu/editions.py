@@ -9,10 +9,20 @@ Times are entered and shown in Beijing time and compared in naive UTC.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+from calendar import isleap
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from .timeutil import BEIJING, utcnow
+
+YEAR_MIN, YEAR_MAX = 2000, 2100
+TITLE_MAX = 100  # Campaign.title column
+
+#: Shown when another admin saved the same edition's settings meanwhile.
+SETTINGS_CONFLICT = ("本届设置已被其他管理员修改。为避免覆盖，本次修改未保存；"
+                     "下方保留了您填写的内容，请核对后再次保存（将以您的内容为准）。")
 
 
 def latest_edition(kind: str):
@@ -63,6 +73,8 @@ class WindowState:
 class EditionSettings:
     """Read access to an edition's settings with the defaults filled in."""
 
+    KIND = ""                          # Campaign.kind
+    KIND_LABEL = "征集"                 # in messages: "2027 年度的作品征集已存在"
     DEFAULTS: dict = {}
     REPLACE: frozenset = frozenset()   # nested dicts stored whole, not merged
     NOT_YET = "征集将于 {open} 开始"
@@ -73,6 +85,10 @@ class EditionSettings:
         self.data = merge_settings(self.DEFAULTS,
                                    campaign.settings if campaign is not None else None,
                                    self.REPLACE)
+
+    @classmethod
+    def merged(cls, stored: dict | None) -> dict:
+        return merge_settings(cls.DEFAULTS, stored, cls.REPLACE)
 
     def __getitem__(self, key):
         return self.data[key]
@@ -99,3 +115,153 @@ class EditionSettings:
         if closes and now > closes:
             return WindowState(False, self.CLOSED.format(close=self.data["window_close"]))
         return WindowState(True, "")
+
+
+# --- creating editions and saving their settings -----------------------------------------
+
+def shift_year(value: str | None, years: int) -> str | None:
+    """'2026-06-30 23:59' shifted by ``years`` (29 Feb becomes 28 Feb)."""
+    if not value or not years:
+        return value
+    text = value.strip().replace("T", " ")
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            dt = datetime.strptime(text, pattern)
+            break
+        except ValueError:
+            continue
+    else:
+        return value
+    year = dt.year + years
+    day = dt.day
+    if dt.month == 2 and dt.day == 29 and not isleap(year):
+        day = 28
+    return dt.replace(year=year, day=day).strftime(pattern)
+
+
+def settings_for_new_edition(settings_cls: type[EditionSettings], year: int, source=None,
+                             shifted=("window_open", "window_close"), cleared=()) -> dict:
+    """The settings a new ``year`` edition starts with: a full copy of ``source``'s
+    (or the defaults), the ``shifted`` dates moved by the year difference and the
+    ``cleared`` keys (e.g. a published result) set to None."""
+    if source is not None:
+        base = settings_cls.merged(source.settings)
+        from_year = source.year
+    else:
+        base = copy.deepcopy(settings_cls.DEFAULTS)
+        start = str(settings_cls.DEFAULTS.get("window_open") or "")
+        from_year = int(start[:4]) if start[:4].isdigit() else year
+    shift = year - from_year
+    for key in shifted:
+        base[key] = shift_year(base.get(key), shift)
+    for key in cleared:
+        base[key] = None
+    return base
+
+
+def check_year(settings_cls: type[EditionSettings], year) -> int:
+    """A valid year with no edition of this kind yet (OperationError on ``year``)."""
+    from sqlalchemy import select
+
+    from .admin.models import Campaign
+    from .extensions import db
+    from .workflow import OperationError
+
+    try:
+        value = int(str(year).strip())
+    except (TypeError, ValueError):
+        raise OperationError("请输入年度，如 2027", field="year") from None
+    if not YEAR_MIN <= value <= YEAR_MAX:
+        raise OperationError(f"年度应在 {YEAR_MIN}–{YEAR_MAX} 之间", field="year")
+    if db.session.scalar(select(Campaign.id).where(Campaign.kind == settings_cls.KIND,
+                                                   Campaign.year == value)):
+        raise OperationError(f"{value} 年度的{settings_cls.KIND_LABEL}已存在", field="year")
+    return value
+
+
+def create_edition(settings_cls: type[EditionSettings], year, title: str | None, user=None,
+                   **new_settings):
+    """Create the ``year`` edition of ``settings_cls.KIND`` (year unique per kind, title
+    required), its settings copied from the latest edition (``settings_for_new_edition``
+    with ``new_settings``). Audited and committed."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .admin.models import Campaign
+    from .extensions import db
+    from .workflow import OperationError, audit
+
+    year = check_year(settings_cls, year)
+    title = (title or "").strip()
+    if not title:
+        raise OperationError("请填写征集活动名称", field="title")
+    if len(title) > TITLE_MAX:
+        raise OperationError(f"名称不能超过 {TITLE_MAX} 字", field="title")
+    source = latest_edition(settings_cls.KIND)
+    campaign = Campaign(kind=settings_cls.KIND, year=year, title=title,
+                        settings=settings_for_new_edition(settings_cls, year, source,
+                                                          **new_settings))
+    db.session.add(campaign)
+    try:
+        db.session.flush()
+    except IntegrityError:  # created by someone else meanwhile (uq_campaign_kind_year)
+        db.session.rollback()
+        raise OperationError(f"{year} 年度的{settings_cls.KIND_LABEL}已存在",
+                             field="year") from None
+    audit("campaign", campaign.id, "create", user,
+          data={"kind": settings_cls.KIND, "year": year,
+                "copied_from": source.year if source else None})
+    db.session.commit()
+    return campaign
+
+
+def settings_digest(campaign, settings_cls: type[EditionSettings], keys) -> str:
+    """A fingerprint of an edition's title and the settings ``keys`` an admin edits:
+    the settings form posts the one it was rendered with, and a save is refused when
+    the stored one differs (another admin saved meanwhile)."""
+    data = settings_cls.merged(campaign.settings)
+    payload = json.dumps({"title": campaign.title, **{k: data.get(k) for k in keys}},
+                         sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def save_edition_settings(campaign, settings_cls: type[EditionSettings], title: str,
+                          values: dict, keys, user, digest: str | None = None,
+                          before_commit=None) -> list[str]:
+    """Store validated settings (``values``: some of ``keys``) and the title.
+
+    With ``digest`` (from the form), the campaign row is locked and the save refused
+    (OperationError code "conflict", SETTINGS_CONFLICT) when the stored settings no
+    longer match it. Writes a new dict (so the JSON change is detected), keeps keys not
+    edited here, calls ``before_commit(changed, before)`` (it may raise OperationError
+    to refuse, or update dependent rows), audits the changed keys and commits. Returns
+    the changed keys (empty: nothing to save, nothing written)."""
+    from .admin.models import Campaign
+    from .extensions import db
+    from .workflow import OperationError, audit, lock_row
+
+    unknown = set(values) - set(keys)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    if digest is not None:
+        lock_row(Campaign, campaign.id)
+        db.session.refresh(campaign)
+        if digest != settings_digest(campaign, settings_cls, keys):
+            raise OperationError(SETTINGS_CONFLICT, code="conflict")
+    before = settings_cls.merged(campaign.settings)
+    changed = []
+    if title != campaign.title:
+        changed.append("title")
+    changed += [k for k in keys if k in values and values[k] != before.get(k)]
+    if not changed:
+        db.session.rollback()
+        return []
+    if before_commit is not None:
+        before_commit(changed, before)
+    new_settings = copy.deepcopy(campaign.settings or {})
+    for key, value in values.items():
+        new_settings[key] = copy.deepcopy(value)
+    campaign.settings = new_settings
+    campaign.title = title
+    audit("campaign", campaign.id, "settings", user, data={"changed": changed})
+    db.session.commit()
+    return changed

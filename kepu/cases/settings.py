@@ -45,6 +45,8 @@ def merged(stored: dict | None) -> dict:
 class CasesSettings(EditionSettings):
     """A cases edition's settings with the defaults filled in."""
 
+    KIND = KIND
+    KIND_LABEL = "案例征集"
     DEFAULTS = DEFAULTS
     REPLACE = frozenset({"categories"})
     NOT_YET = "案例征集将于 {open} 开始"

@@ -76,6 +76,8 @@ def merged(stored: dict | None) -> dict:
 class WorksSettings(EditionSettings):
     """A works-call edition's settings with the defaults filled in."""
 
+    KIND = KIND
+    KIND_LABEL = "作品征集"
     DEFAULTS = DEFAULTS
     NOT_YET = "作品征集将于 {open} 开始，请届时提交"
     CLOSED = "作品征集已于 {close} 截止，不能再提交或修改作品"

@@ -8,7 +8,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from kepu import editions
 from kepu.admin.models import Campaign
+from kepu.editions import shift_year
 from kepu.extensions import db
 from kepu.timeutil import utcnow
 from kepu.workflow import AuditLog
@@ -211,9 +213,9 @@ def test_ensure_edition_is_idempotent(app):
 
 
 def test_shift_year_handles_leap_day():
-    assert ops._shift_year("2028-02-29 12:00", 1) == "2029-02-28 12:00"
-    assert ops._shift_year("2026-06-30 23:59", 2) == "2028-06-30 23:59"
-    assert ops._shift_year("", 1) == ""
+    assert shift_year("2028-02-29 12:00", 1) == "2029-02-28 12:00"
+    assert shift_year("2026-06-30 23:59", 2) == "2028-06-30 23:59"
+    assert shift_year("", 1) == ""
 
 
 def test_create_edition_operation_refuses_duplicate(app, wc):
@@ -464,7 +466,7 @@ def test_empty_window_means_open_ended(client, auth, wc):
 
 def test_create_edition_race_on_unique_year(app, wc, monkeypatch):
     # another admin created 2027 between our check and our insert
-    monkeypatch.setattr(ops, "check_year", lambda year, kind="works": int(year))
+    monkeypatch.setattr(editions, "check_year", lambda settings_cls, year: int(year))
     db.session.add(Campaign(kind="works", year=2027, title="先建的", settings={}))
     db.session.commit()
     with pytest.raises(OperationError) as e:

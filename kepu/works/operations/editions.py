@@ -9,24 +9,18 @@ the new year, so admins only adjust what changed.
 """
 from __future__ import annotations
 
-import copy
-from calendar import isleap
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
+from ... import editions as shared
 from ...admin.models import Campaign
+from ...editions import TITLE_MAX, YEAR_MAX, YEAR_MIN  # noqa: F401 (used by the forms)
 from ...editions import latest_edition as _latest_edition
 from ...extensions import db
 from ...timeutil import utcnow
-from ...workflow import audit
 from ..models import Work, WorkAssignment
-from ..settings import DEFAULTS, KIND, merged
-from .common import OperationError
-
-YEAR_MIN, YEAR_MAX = 2000, 2100
-TITLE_MAX = 100  # Campaign.title column
+from ..settings import KIND, WorksSettings
 
 #: the setting keys an admin edits on the settings page (results_published_at is set
 #: by publishing the selection, not here)
@@ -88,77 +82,21 @@ def score_count(campaign: Campaign) -> int:
     return db.session.scalar(stmt) or 0
 
 
-def _shift_year(value: str | None, years: int) -> str | None:
-    """'2026-06-30 23:59' shifted by ``years`` (29 Feb becomes 28 Feb)."""
-    if not value or not years:
-        return value
-    text = value.strip().replace("T", " ")
-    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
-        try:
-            dt = datetime.strptime(text, pattern)
-            break
-        except ValueError:
-            continue
-    else:
-        return value
-    year = dt.year + years
-    day = dt.day
-    if dt.month == 2 and dt.day == 29 and not isleap(year):
-        day = 28
-    return dt.replace(year=year, day=day).strftime(pattern)
-
-
 def settings_for_new_edition(year: int, source: Campaign | None = None) -> dict:
-    """The settings a new ``year`` edition starts with: a full copy of ``source``'s
-    (or the defaults), the window moved by the year difference, no published result."""
-    if source is not None:
-        base = merged(source.settings)
-        from_year = source.year
-    else:
-        base = copy.deepcopy(DEFAULTS)
-        start = str(DEFAULTS.get("window_open") or "")
-        from_year = int(start[:4]) if start[:4].isdigit() else year
-    shift = year - from_year
-    base["window_open"] = _shift_year(base.get("window_open"), shift)
-    base["window_close"] = _shift_year(base.get("window_close"), shift)
-    base["results_published_at"] = None
-    return base
+    """A new ``year`` edition's settings: ``source``'s (or the defaults), the window
+    moved to the new year, no published result."""
+    return shared.settings_for_new_edition(WorksSettings, year, source,
+                                           cleared=("results_published_at",))
 
 
-def check_year(year, kind: str = KIND) -> int:
-    try:
-        value = int(year)
-    except (TypeError, ValueError):
-        raise OperationError("请输入年度，如 2027", field="year") from None
-    if not YEAR_MIN <= value <= YEAR_MAX:
-        raise OperationError(f"年度应在 {YEAR_MIN}–{YEAR_MAX} 之间", field="year")
-    if db.session.scalar(select(Campaign.id).where(Campaign.kind == kind,
-                                                   Campaign.year == value)):
-        raise OperationError(f"{value} 年度的作品征集已存在", field="year")
-    return value
+def check_year(year) -> int:
+    return shared.check_year(WorksSettings, year)
 
 
 def create_edition(year, title: str | None, user=None) -> Campaign:
     """Create the ``year`` edition (year unique per kind, title required)."""
-    year = check_year(year)
-    title = (title or "").strip()
-    if not title:
-        raise OperationError("请填写征集活动名称", field="title")
-    if len(title) > TITLE_MAX:
-        raise OperationError(f"名称不能超过 {TITLE_MAX} 字", field="title")
-    source = latest_edition()
-    campaign = Campaign(kind=KIND, year=year, title=title,
-                        settings=settings_for_new_edition(year, source))
-    db.session.add(campaign)
-    try:
-        db.session.flush()
-    except IntegrityError:  # created by someone else meanwhile (uq_campaign_kind_year)
-        db.session.rollback()
-        raise OperationError(f"{year} 年度的作品征集已存在", field="year") from None
-    audit("campaign", campaign.id, "create", user,
-          data={"kind": KIND, "year": year, "copied_from": source.year if source else None})
-    db.session.commit()
-    return campaign
+    return shared.create_edition(WorksSettings, year, title, user,
+                                 cleared=("results_published_at",))
 
 
 def ensure_edition(year: int, title: str | None = None, user=None) -> tuple[Campaign, bool]:
@@ -172,28 +110,13 @@ def ensure_edition(year: int, title: str | None = None, user=None) -> tuple[Camp
     return create_edition(int(year), title or default_title(int(year)), user=user), True
 
 
-def save_settings(campaign: Campaign, title: str, values: dict, user) -> list[str]:
-    """Store validated settings (``values``: the EDITABLE_KEYS) and the title.
+def settings_digest(campaign: Campaign) -> str:
+    return shared.settings_digest(campaign, WorksSettings, EDITABLE_KEYS)
 
-    Writes a new dict to ``campaign.settings`` (so the JSON change is detected),
-    keeps keys not edited here (e.g. results_published_at), audits the changed keys
-    and commits. Returns the changed keys (empty: nothing to save, nothing written).
-    """
-    unknown = set(values) - set(EDITABLE_KEYS)
-    if unknown:
-        raise ValueError(f"not editable here: {sorted(unknown)}")
-    before = merged(campaign.settings)
-    changed = []
-    if title != campaign.title:
-        changed.append("title")
-    changed += [k for k in EDITABLE_KEYS if k in values and values[k] != before.get(k)]
-    if not changed:
-        return []
-    new_settings = copy.deepcopy(campaign.settings or {})
-    for key, value in values.items():
-        new_settings[key] = copy.deepcopy(value)
-    campaign.settings = new_settings
-    campaign.title = title
-    audit("campaign", campaign.id, "settings", user, data={"changed": changed})
-    db.session.commit()
-    return changed
+
+def save_settings(campaign: Campaign, title: str, values: dict, user,
+                  digest: str | None = None) -> list[str]:
+    """Store validated settings (``values``: the EDITABLE_KEYS) and the title; see
+    ``kepu.editions.save_edition_settings`` (``digest``: the form's version check)."""
+    return shared.save_edition_settings(campaign, WorksSettings, title, values,
+                                        EDITABLE_KEYS, user, digest=digest)
