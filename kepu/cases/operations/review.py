@@ -115,6 +115,16 @@ def _apply(case: Case, action: str, user, comment: str | None = None, data=None)
                              code=e.code) from None
 
 
+def _apply_in_unlocked_unit(case: Case, action: str, user, comment: str | None = None) -> None:
+    """The transition, serialised on the unit row; refused when the unit was locked
+    meanwhile (re-read inside the write transaction: a scan upload may have won)."""
+    lock_row(Org, case.org_id)
+    _apply(case, action, user, comment=comment)
+    if is_locked(case.campaign_id, case.org_id):
+        db.session.rollback()
+        raise OperationError(LOCKED_MESSAGE, code="locked")
+
+
 def _conflict(exc: Exception) -> OperationError:
     db.session.rollback()
     return OperationError(CONFLICT_MESSAGE, code="conflict")
@@ -147,12 +157,7 @@ def recommend(case: Case, user) -> None:
     if case.category not in settings["categories"]:
         raise OperationError("该案例未选择有效的所属类别，请退回实施单位修改", code="category")
     try:
-        lock_row(Org, case.org_id)
-        _apply(case, "recommend", user)
-        # Re-read the lock inside the write transaction: a scan upload may have won.
-        if is_locked(case.campaign_id, case.org_id):
-            db.session.rollback()
-            raise OperationError(LOCKED_MESSAGE, code="locked")
+        _apply_in_unlocked_unit(case, "recommend", user)
         message = _quota_error(case)
         if message:
             db.session.rollback()
@@ -178,11 +183,7 @@ def return_case(case: Case, user, comment: str | None) -> None:
                              code="comment_too_long")
     _require_unit_action(case)
     try:
-        lock_row(Org, case.org_id)
-        _apply(case, "return", user, comment=comment)
-        if is_locked(case.campaign_id, case.org_id):
-            db.session.rollback()
-            raise OperationError(LOCKED_MESSAGE, code="locked")
+        _apply_in_unlocked_unit(case, "return", user, comment=comment)
         now = utcnow()
         case.return_comment = comment
         case.recommended_at = None
@@ -200,11 +201,7 @@ def unrecommend(case: Case, user) -> None:
         raise OperationError("无权执行此操作", code="forbidden")
     _require_unit_action(case)
     try:
-        lock_row(Org, case.org_id)
-        _apply(case, "unrecommend", user)
-        if is_locked(case.campaign_id, case.org_id):
-            db.session.rollback()
-            raise OperationError(LOCKED_MESSAGE, code="locked")
+        _apply_in_unlocked_unit(case, "unrecommend", user)
         case.recommended_at = None
         case.selected = False
         case.selected_at = None
