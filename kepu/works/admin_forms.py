@@ -12,12 +12,12 @@ from datetime import datetime
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormField,
-                     IntegerField, StringField, TextAreaField)
+                     HiddenField, IntegerField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 from wtforms.widgets import TextArea
 
 from ..files.specs import MB
-from .operations.editions import TITLE_MAX, YEAR_MAX, YEAR_MIN
+from .operations.editions import TITLE_MAX, YEAR_MAX, YEAR_MIN, settings_digest
 
 TAXONOMY_ITEM_MAX = 20
 DECLARATION_CLAUSE_MAX = 500
@@ -215,7 +215,8 @@ class RubricRowForm(Form):
                        for n in ("key", "label", "weight", "max", "hint"))
 
     def has_errors(self) -> bool:
-        return any(getattr(self, n).errors for n in ("key", "label", "weight", "max", "hint"))
+        return any(getattr(self, n).errors
+                   for n in ("key", "label", "weight", "max", "hint", "remove"))
 
 
 def _int_or_none(text: str | None) -> int | None:
@@ -223,7 +224,42 @@ def _int_or_none(text: str | None) -> int | None:
     return int(text) if re.fullmatch(r"[+-]?\d+", text) else None
 
 
+#: the page's setting groups: (fieldset anchor, legend), in page order
+SETTING_GROUPS = (("fs-basic", "基本"), ("fs-window", "征集时间"),
+                  ("fs-taxonomy", "作品类型与分类"), ("fs-text", "字数限制"),
+                  ("fs-files", "文件限制"), ("fs-declaration", "申报声明"),
+                  ("rubric-fieldset", "专家评审"), ("fs-sms", "短信通知"), ("fs-help", "帮助信息"))
+_GROUP_OF_KEY = {
+    "title": "fs-basic", "window_open": "fs-window", "window_close": "fs-window",
+    "work_types": "fs-taxonomy", "categories": "fs-taxonomy",
+    "work_file_extensions": "fs-files", "award_extensions": "fs-files",
+    "declaration": "fs-declaration", "rubric": "rubric-fieldset",
+    "experts_per_work": "rubric-fieldset", "sms_notify": "fs-sms", "help": "fs-help",
+}
+
+
+def setting_groups(keys, typed: dict | None = None, stored: dict | None = None) -> list[tuple]:
+    """[(anchor, legend)] of the groups holding ``keys`` (page order). ``limits`` is
+    split into 字数限制 / 文件限制 by the sub-keys that differ between ``typed`` and
+    ``stored`` (both groups when they are not given)."""
+    anchors = set()
+    for key in keys:
+        if key == "limits":
+            a, b = (typed or {}).get("limits") or {}, (stored or {}).get("limits") or {}
+            diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)} if typed else None
+            if diff is None or diff & set(TEXT_LIMITS):
+                anchors.add("fs-text")
+            if diff is None or diff & set(FILE_LIMITS):
+                anchors.add("fs-files")
+        elif key in _GROUP_OF_KEY:
+            anchors.add(_GROUP_OF_KEY[key])
+    return [g for g in SETTING_GROUPS if g[0] in anchors]
+
+
 class SettingsForm(FlaskForm):
+    #: the stored settings' fingerprint when the form was rendered (version check)
+    settings_digest = HiddenField()
+
     title = StringField("征集活动名称", validators=[
         DataRequired("请填写征集活动名称"), Length(max=TITLE_MAX, message=f"不能超过 {TITLE_MAX} 字")])
 
@@ -266,11 +302,14 @@ class SettingsForm(FlaskForm):
         Length(max=2000, message="不能超过 2000 字")])
 
     rubric_error: str | None = None
+    #: set when another admin saved meanwhile (kepu.editions.SETTINGS_CONFLICT)
+    conflict: str | None = None
 
     # -- building ----------------------------------------------------------------
     @classmethod
     def from_settings(cls, campaign, settings) -> "SettingsForm":
         data = {
+            "settings_digest": settings_digest(campaign),
             "title": campaign.title,
             "window_open": settings.get("window_open") or "",
             "window_close": settings.get("window_close") or "",
@@ -357,6 +396,27 @@ class SettingsForm(FlaskForm):
             self.rubric_error = f"各评分项权重之和应为 100，当前为 {total}"
             return False
         return ok
+
+    def add_operation_errors(self, error) -> None:
+        """Put an OperationError from saving next to its fields: ``rubric.<key>.<field>``
+        on that rubric row's field, "rubric" in ``rubric_error``, a form field's name
+        on that field (a row no longer on the form: the message goes to
+        ``rubric_error`` unless that already holds one)."""
+        rows: dict = {}
+        for entry in self.rubric.entries:  # kept rows win over rows marked 删除
+            row = entry.form
+            if not row.is_blank():
+                key = (row.key.data or "").strip()
+                if key not in rows or not row.remove.data:
+                    rows[key] = row
+        for name, message in (error.errors or {"rubric": error.message}).items():
+            parts = name.split(".")
+            if len(parts) == 3 and parts[0] == "rubric" and parts[1] in rows:
+                getattr(rows[parts[1]], parts[2]).errors.append(message)
+            elif name in self._fields and name != "rubric":
+                self._fields[name].errors.append(message)
+            elif name == "rubric" or not self.rubric_error:
+                self.rubric_error = message
 
     def weight_total(self) -> int:
         """Sum of the valid weights of the kept rows (shown while editing)."""

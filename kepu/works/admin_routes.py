@@ -13,7 +13,8 @@ from ..htmx import render
 from ..orgs.channels import (CHANNEL_FOR, CHANNEL_KINDS, MISSING_CHANNEL_STEPS, UNIT_TYPES,
                              channel_counts)
 from . import bp
-from .admin_forms import FILE_LIMITS, TEXT_LIMITS, EditionForm, SettingsForm, upload_cap_mb
+from .admin_forms import (FILE_LIMITS, TEXT_LIMITS, EditionForm, SettingsForm, setting_groups,
+                          upload_cap_mb)
 from .files import IMAGE_EXTS
 from .flow import STATE_HINTS, STATE_LABELS
 from .models import EDITABLE_STATES
@@ -131,7 +132,7 @@ def _load_edition(campaign_id: int) -> Campaign:
 
 
 def _settings_page(campaign: Campaign, form: SettingsForm, status: int = 200,
-                   block: str | None = None):
+                   block: str | None = None, differs: list | None = None):
     settings = WorksSettings(campaign)
     phase = _phase(settings)
     return render("works/admin_settings.html", block=block, status=status,
@@ -139,7 +140,7 @@ def _settings_page(campaign: Campaign, form: SettingsForm, status: int = 200,
                   phase_key=phase["key"], phase_label=phase["label"],
                   score_count=ops.score_count(campaign), text_limits=TEXT_LIMITS,
                   file_limits=FILE_LIMITS, upload_cap=upload_cap_mb(),
-                  has_endpoint=has_endpoint)
+                  differs=differs, has_endpoint=has_endpoint)
 
 
 @bp.route("/admin/editions/<int:campaign_id>/settings", methods=["GET", "POST"])
@@ -151,21 +152,35 @@ def admin_settings(campaign_id: int):
                                                                    WorksSettings(campaign)))
     form = SettingsForm()
     if request.form.get("action") == "add_row":
-        # 添加评分项: keep everything typed, add one empty row; nothing is saved.
+        # 添加评分项: keep everything typed (the posted settings_digest too), add one
+        # empty row; nothing is saved.
         form.rubric.append_entry()
         return _settings_page(campaign, form, block="rubric")
     if not form.validate():
         return _settings_page(campaign, form, status=422)
     title, values = form.values()
-    old_rubric = WorksSettings(campaign).rubric
-    changed = ops.save_settings(campaign, title, values, current_user)
+    try:
+        # a missing digest never matches: the save is refused as a conflict
+        changed = ops.save_settings(campaign, title, values, current_user,
+                                    digest=(form.settings_digest.data or "").strip())
+    except OperationError as e:
+        db.session.rollback()
+        if e.code == "conflict":
+            # Another admin saved meanwhile: keep what this admin typed, show where it
+            # differs from the stored settings, and carry the new fingerprint so that
+            # pressing 保存 again deliberately saves this version.
+            form.conflict = e.message
+            form.settings_digest.data = ops.settings_digest(campaign)
+            differs = setting_groups(ops.settings_diff(campaign, title, values), values,
+                                     WorksSettings(campaign).data)
+            return _settings_page(campaign, form, status=409, differs=differs)
+        form.add_operation_errors(e)
+        return _settings_page(campaign, form, status=422)
     if not changed:
         flash("设置没有变化，无需保存", "info")
     else:
         flash("设置已保存，立即生效", "success")
-        if "rubric" in changed and old_rubric != values["rubric"]:
-            n = ops.score_count(campaign)
-            if n:
-                flash(f"评分标准已修改，本届已有 {n} 份专家评分：请核对评分汇总，必要时通知专家重新评分",
-                      "warning")
+        if changed.recomputed:
+            flash(f"评分标准已修改，已按新权重重新计算 {changed.recomputed} 份评分的总分，"
+                  "评审排名随之更新", "info")
     return redirect(url_for("works.admin_settings", campaign_id=campaign.id), 303)

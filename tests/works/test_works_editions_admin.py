@@ -30,6 +30,7 @@ def form_data(campaign, **over) -> dict:
     """A complete, valid settings form for ``campaign`` (what the GET page posts back)."""
     s = WorksSettings(campaign)
     data = {
+        "settings_digest": ops.settings_digest(campaign),  # the version the page was shown at
         "title": campaign.title,
         "window_open": (s["window_open"] or "").replace(" ", "T"),
         "window_close": (s["window_close"] or "").replace(" ", "T"),
@@ -413,7 +414,7 @@ def test_add_rubric_row_keeps_input_and_saves_nothing(client, auth, wc):
     assert audit_rows(wc.campaign) == []
 
 
-def test_rubric_change_after_scores_warns_but_is_allowed(client, auth, wc):
+def test_rubric_weight_change_after_scores_is_allowed_and_recomputes(client, auth, wc):
     work = wc.make_work(status="in_review", with_files=False)
     db.session.add(WorkAssignment(work_id=work.id, expert_id=wc.expert.id,
                                   scores={"scientific": 80}, saved_at=utcnow()))
@@ -425,7 +426,7 @@ def test_rubric_change_after_scores_warns_but_is_allowed(client, auth, wc):
     r = client.post(settings_url(wc.campaign), data=data, follow_redirects=True)
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert "设置已保存" in html and "评分标准已修改，本届已有 1 份专家评分" in html
+    assert "设置已保存" in html and "已按新权重重新计算 1 份评分的总分" in html
     db.session.expire_all()
     assert WorksSettings(db.session.get(Campaign, wc.campaign.id)).rubric[0]["weight"] == 50
 

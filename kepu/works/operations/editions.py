@@ -18,6 +18,7 @@ from ...admin.models import Campaign
 from ...editions import TITLE_MAX, YEAR_MAX, YEAR_MIN  # noqa: F401 (used by the forms)
 from ...editions import latest_edition as _latest_edition
 from ...extensions import db
+from ...workflow import OperationError, audit
 from ...timeutil import utcnow
 from ..models import Work, WorkAssignment
 from ..settings import KIND, WorksSettings
@@ -114,9 +115,102 @@ def settings_digest(campaign: Campaign) -> str:
     return shared.settings_digest(campaign, WorksSettings, EDITABLE_KEYS)
 
 
+class SavedSettings(list):
+    """The changed keys of a save (a list), plus ``recomputed``: how many expert score
+    sheets got their total recomputed under a changed rubric (0: none)."""
+
+    recomputed: int = 0
+
+
+def _fmt(value) -> str:
+    value = float(value)
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def check_rubric_change(campaign: Campaign, old: list[dict], new: list[dict]) -> None:
+    """Refuse a rubric change that would leave the edition's expert scores inconsistent.
+
+    Once a score sheet exists (saved or submitted), no criterion may be added or
+    removed (the set of keys is fixed; names, weights, maxima and hints stay
+    editable). A criterion's 满分 may never drop below a score already given for it.
+    Raises OperationError with ``field`` "rubric"; its ``errors`` hold "rubric" (the
+    rubric as a whole) and ``rubric.<key>.<field>`` for the rows concerned (the new
+    row's 标识, the removed row's 删除此项, the 满分 that is too low).
+    """
+    from .scoring import given_maxima
+
+    n = score_count(campaign)
+    old_keys = [c["key"] for c in old]
+    new_keys = [c["key"] for c in new]
+    if n and set(old_keys) != set(new_keys):
+        added = [f"“{c['label']}（{c['key']}）”" for c in new if c["key"] not in old_keys]
+        removed = [f"“{c['label']}（{c['key']}）”" for c in old if c["key"] not in new_keys]
+        parts = []
+        if added:
+            parts.append("本次新增了" + "、".join(added))
+        if removed:
+            parts.append(("删除了" if added else "本次删除了") + "、".join(removed))
+        detail = "，".join(parts)
+        if added and removed:
+            detail += "（修改标识相当于删除原评分项并新增一项）"
+        message = (f"本届已有 {n} 份专家评分，不能增加或删除评分项（已有评分将无法汇总）；"
+                   f"可以修改名称、权重、满分和评分说明。{detail}。")
+        errors = {"rubric": message}
+        for c in new:
+            if c["key"] not in old_keys:
+                errors[f"rubric.{c['key']}.key"] = "已有专家评分，不能新增评分项或修改标识"
+        for key in old_keys:
+            if key not in new_keys:
+                errors[f"rubric.{key}.remove"] = "已有专家评分，不能删除此评分项"
+        raise OperationError(message, field="rubric", errors=errors)
+    given = given_maxima(campaign)
+    errors = {}
+    for c in new:
+        high = given.get(c["key"])
+        if high is not None and float(c["max"]) < high:
+            errors[f"rubric.{c['key']}.max"] = f"不能低于已给出的最高分 {_fmt(high)}"
+    if errors:
+        first = next(c for c in new if f"rubric.{c['key']}.max" in errors)
+        raise OperationError(
+            f"已有专家为“{first['label']}”打出 {_fmt(given[first['key']])} 分，"
+            f"满分不能低于 {_fmt(given[first['key']])}", field="rubric", errors=errors)
+
+
 def save_settings(campaign: Campaign, title: str, values: dict, user,
-                  digest: str | None = None) -> list[str]:
+                  digest: str | None = None) -> SavedSettings:
     """Store validated settings (``values``: the EDITABLE_KEYS) and the title; see
-    ``kepu.editions.save_edition_settings`` (``digest``: the form's version check)."""
-    return shared.save_edition_settings(campaign, WorksSettings, title, values,
-                                        EDITABLE_KEYS, user, digest=digest)
+    ``kepu.editions.save_edition_settings`` (``digest``: the form's version check;
+    a mismatch raises OperationError code "conflict").
+
+    A changed rubric is checked against the expert scores already given
+    (``check_rubric_change``) and, in the same transaction, every score sheet's total
+    is recomputed with the new rubric, with one ``recompute_totals`` audit row."""
+    from .scoring import recompute_totals
+
+    result = SavedSettings()
+
+    def before_commit(changed: list[str], before: dict) -> None:
+        if "rubric" not in changed:
+            return
+        old, new = before["rubric"], values["rubric"]
+        check_rubric_change(campaign, old, new)
+        n = recompute_totals(campaign, new)
+        if n:
+            audit("campaign", campaign.id, "recompute_totals", user, data={
+                "recomputed": n,
+                "before": {c["key"]: {"weight": c["weight"], "max": c["max"]} for c in old},
+                "after": {c["key"]: {"weight": c["weight"], "max": c["max"]} for c in new},
+            })
+        result.recomputed = n
+
+    result.extend(shared.save_edition_settings(
+        campaign, WorksSettings, title, values, EDITABLE_KEYS, user, digest=digest,
+        before_commit=before_commit))
+    return result
+
+
+def settings_diff(campaign: Campaign, title: str, values: dict) -> list[str]:
+    """The keys (and "title") where ``values`` differ from the stored settings."""
+    stored = WorksSettings.merged(campaign.settings)
+    out = ["title"] if title != campaign.title else []
+    return out + [k for k in EDITABLE_KEYS if k in values and values[k] != stored.get(k)]

@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 
 from ...accounts import roles as R
 from ...accounts.models import Grant, User
+from ...admin.models import Campaign
 from ...extensions import db
 from ...orgs.models import Org
 from ...timeutil import utcnow
@@ -427,6 +428,38 @@ def weighted_total(rubric: list[dict], scores: dict) -> float | None:
     return round(acc / weight_sum * 100, 2)
 
 
+def scored_assignments(campaign) -> list[WorkAssignment]:
+    """The edition's score sheets holding at least one score (saved or submitted)."""
+    rows = db.session.scalars(
+        select(WorkAssignment).join(Work, Work.id == WorkAssignment.work_id)
+        .where(Work.campaign_id == campaign.id).order_by(WorkAssignment.id))
+    return [a for a in rows if a.scores]
+
+
+def given_maxima(campaign) -> dict[str, float]:
+    """{rubric key: the highest score any expert gave for it} in this edition."""
+    out: dict[str, float] = {}
+    for a in scored_assignments(campaign):
+        for key, value in (a.scores or {}).items():
+            if value is not None and float(value) > out.get(key, float("-inf")):
+                out[key] = float(value)
+    return out
+
+
+def recompute_totals(campaign, rubric: list[dict] | None = None) -> int:
+    """Recompute ``total`` of every score sheet of the edition that has scores, with
+    ``rubric`` (default: the edition's stored one; pass the new rubric while its
+    settings are being saved). A sheet missing a criterion keeps ``total`` None.
+    Does not commit (the caller's transaction). Returns how many sheets were
+    recomputed."""
+    rubric = WorksSettings(campaign).rubric if rubric is None else rubric
+    n = 0
+    for a in scored_assignments(campaign):
+        a.total = weighted_total(rubric, a.scores or {})
+        n += 1
+    return n
+
+
 def assignment_state(a: WorkAssignment) -> tuple[str, str]:
     """(code, label) shown to the expert: 待评分 / 已暂存 / 已提交."""
     if a.submitted_at is not None:
@@ -450,6 +483,12 @@ def save_scores(assignment: WorkAssignment, form, user, submit: bool) -> WorkAss
             f"作品当前状态为“{STATE_LABELS.get(work.status, work.status)}”，不在专家评审阶段，不能评分",
             code="wrong_state")
 
+    # Read the rubric under a share lock of the edition row: an admin's rubric change
+    # (which locks it exclusively and recomputes every total) then either waits for
+    # this save or is seen by it, never half of each.
+    db.session.execute(select(Campaign.id).where(Campaign.id == work.campaign_id)
+                       .with_for_update(read=True))
+    db.session.refresh(work.campaign)
     rubric = WorksSettings(work.campaign).rubric
     errors: dict[str, str] = {}
     scores: dict = {}
