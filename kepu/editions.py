@@ -36,6 +36,55 @@ def latest_edition(kind: str):
                              .order_by(Campaign.year.desc(), Campaign.id.desc()).limit(1))
 
 
+#: Campaign kinds whose lists can show an earlier edition (see ``viewed_edition``).
+VIEWABLE_KINDS = {"works": "作品征集", "cases": "案例征集"}
+
+
+def _view_key(kind: str) -> str:
+    return f"view_edition:{kind}"
+
+
+def viewed_edition(kind: str):
+    """The edition the review, export and selection pages show: the one picked with
+    the 届次 switch (remembered in the session), else the latest. Creating entries
+    always uses ``latest_edition``; actions check the entry's own edition's window."""
+    from flask import has_request_context, session
+    from sqlalchemy import select
+
+    from .admin.models import Campaign
+    from .extensions import db
+
+    year = session.get(_view_key(kind)) if has_request_context() else None
+    if isinstance(year, int):
+        chosen = db.session.scalar(select(Campaign).where(Campaign.kind == kind,
+                                                          Campaign.year == year))
+        if chosen is not None:
+            return chosen
+    return latest_edition(kind)
+
+
+def view_edition(kind: str, year: int | None) -> None:
+    """Remember the edition to show for ``kind`` (None: back to the latest)."""
+    from flask import session
+
+    if year is None:
+        session.pop(_view_key(kind), None)
+    else:
+        session[_view_key(kind)] = int(year)
+
+
+def edition_years(kind: str) -> list[tuple[int, str]]:
+    """(year, title) of every edition of ``kind``, newest first."""
+    from sqlalchemy import select
+
+    from .admin.models import Campaign
+    from .extensions import db
+
+    return [(y, t) for y, t in db.session.execute(
+        select(Campaign.year, Campaign.title).where(Campaign.kind == kind)
+        .order_by(Campaign.year.desc()))]
+
+
 def parse_local(value: str | None) -> datetime | None:
     """'2026-06-30 23:59' (Beijing) -> naive UTC datetime; '' -> None."""
     if not value:

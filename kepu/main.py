@@ -1,5 +1,6 @@
-"""Home page."""
-from flask import Blueprint, render_template
+"""Home page, health check and the 届次 (edition) switch of the campaign lists."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
 
 bp = Blueprint("main", __name__)
 
@@ -17,3 +18,35 @@ def healthz():
 
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.post("/edition/<kind>")
+@login_required
+def view_edition(kind: str):
+    """Show another edition of a campaign on its review, export and selection pages."""
+    from sqlalchemy import select
+
+    from .accounts.routes import safe_next
+    from .admin.models import Campaign
+    from .editions import VIEWABLE_KINDS, latest_edition
+    from .editions import view_edition as remember
+    from .extensions import db
+
+    if kind not in VIEWABLE_KINDS:
+        abort(404)
+    back = safe_next(request.form.get("next")) or url_for("main.index")
+    raw = (request.form.get("year") or "").strip()
+    latest = latest_edition(kind)
+    if not raw.isdigit():
+        flash("请选择要查看的届次", "error")
+        return redirect(back, 303)
+    campaign = db.session.scalar(select(Campaign).where(Campaign.kind == kind,
+                                                        Campaign.year == int(raw)))
+    if campaign is None:
+        flash(f"没有 {raw} 年度的{VIEWABLE_KINDS[kind]}", "error")
+        return redirect(back, 303)
+    is_latest = latest is not None and campaign.id == latest.id
+    remember(kind, None if is_latest else campaign.year)
+    if is_latest:
+        flash(f"已返回本届：{campaign.title}", "info")
+    return redirect(back, 303)

@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .accounts import roles as R
+from .editions import edition_years
 from .extensions import db, login_manager
 from .timeutil import fmt, to_local
 
@@ -129,3 +130,4 @@ def init_web(app) -> None:
     app.jinja_env.filters["localtime"] = to_local
     app.jinja_env.globals["get_flashed_messages"] = get_flashed_messages
     app.jinja_env.globals["flash"] = flash
+    app.jinja_env.globals["edition_years"] = edition_years

@@ -172,7 +172,9 @@ POST_ROUTES = [
 # Routes whose access is covered by their own area's tests (forms for everyone).
 OPEN_POSTS = {"accounts.login", "accounts.logout", "accounts.register",
               "accounts.reset_password", "sms.send_code", "accounts.profile",
-              "accounts.change_password", "accounts.realname", "orgs.apply_unit"}
+              "accounts.change_password", "accounts.realname", "orgs.apply_unit",
+              # a view preference of any logged-in user: tests/works/test_edition_switch.py
+              "main.view_edition"}
 
 
 def check(resp, expected):

@@ -1,6 +1,7 @@
 """Shared helpers of the cases call (used by entry, code, review and select routes).
 
-- ``current_campaign()``: the latest 典赞 edition (kind "cases").
+- ``current_campaign()``: the latest 典赞 edition (kind "cases"); ``viewed_campaign()``:
+  the one the review and selection pages show (the 届次 switch).
 - ``settings_of(case_or_campaign)``: its ``CasesSettings``.
 - ``require_open_window(campaign)``: raise ``OperationError`` outside the entry window.
 - ``unit_kinds(settings)``: org kinds that are recommender units (get a 推荐码).
@@ -13,7 +14,7 @@ import unicodedata
 
 
 from ..admin.models import Campaign
-from ..editions import latest_edition
+from ..editions import latest_edition, viewed_edition
 from ..extensions import db
 from ..workflow import OperationError
 from .settings import KIND, CasesSettings
@@ -34,6 +35,11 @@ DEFAULT_UNIT_KINDS = [
 def current_campaign() -> Campaign | None:
     """The latest cases edition (highest year)."""
     return latest_edition(KIND)
+
+
+def viewed_campaign() -> Campaign | None:
+    """The edition the unit list, summary and selection pages show (the 届次 switch)."""
+    return viewed_edition(KIND)
 
 
 def settings_of(case_or_campaign) -> CasesSettings:

@@ -24,7 +24,7 @@ from ..orgs.models import Org
 from ..timeutil import fmt, utcnow
 from ..workflow import AuditLog, OperationError
 from . import bp
-from .common import current_campaign, settings_of, window_state
+from .common import settings_of, viewed_campaign, window_state
 from .files import F_SCAN
 from .flow import CASE_FLOW, STATE_LABELS
 from .models import DRAFT, FINALISED, RECOMMENDED, RETURNED, SUBMITTED, Case
@@ -46,7 +46,7 @@ BADGES = {SUBMITTED: "badge-pending", RETURNED: "badge-bad", RECOMMENDED: "badge
 # --- scope ------------------------------------------------------------------------------
 
 def _campaign_or_404():
-    campaign = current_campaign()
+    campaign = viewed_campaign()
     if campaign is None:
         abort(404)
     return campaign

@@ -22,7 +22,7 @@ from ..timeutil import fmt
 from ..works.models import Work
 from ..workflow import OperationError
 from . import bp
-from .common import current_campaign, settings_of
+from .common import settings_of, viewed_campaign
 from .flow import STATE_LABELS
 from .models import (COUNTED_STATES, Case, CaseUnitSubmission, RecommendCode, ShowcaseWork,
                      is_national)
@@ -40,7 +40,7 @@ def _national_or_404():
 
 
 def _campaign_or_404():
-    campaign = current_campaign()
+    campaign = viewed_campaign()
     if campaign is None:
         abort(404)
     return campaign

@@ -33,7 +33,7 @@ from .flow import STATE_LABELS, status_label
 from .models import DRAFT, IN_REVIEW, RECOMMENDED, REVIEWED, Work, WorkAssignment
 from .operations import scoring as ops
 from .operations.apply import work_files
-from .operations.common import OperationError, current_campaign
+from .operations.common import OperationError, viewed_campaign
 from .queries import filter_works, paginate, scope_stmt
 from .settings import WorksSettings
 
@@ -49,7 +49,7 @@ def _admin_tabs():
 
 
 def _campaign_or_404():
-    campaign = current_campaign()
+    campaign = viewed_campaign()
     if campaign is None:
         abort(404)
     return campaign
@@ -60,7 +60,7 @@ def _campaign_or_404():
 @bp.get("/expert/", endpoint="expert_list")
 @login_required
 def expert_list():
-    campaign = current_campaign()
+    campaign = viewed_campaign()
     assignments = []
     if campaign is not None:
         assignments = list(db.session.scalars(

@@ -39,7 +39,7 @@ from . import bp
 from .flow import STATE_LABELS, WORK_FLOW
 from .models import DRAFT, ENTITY, F_AWARD_FILES, F_COVER, F_COVER_SUB, F_WORK_FILES, Work
 from .operations import review as ops
-from .operations.common import current_campaign, settings_of
+from .operations.common import current_campaign, settings_of, viewed_campaign
 from .queries import (SORTS, STATUS_CHOICES, filter_works, paginate, scope_stmt,
                       status_counts)
 from .settings import WorksSettings
@@ -144,7 +144,7 @@ def _linker(endpoint: str, list_args: dict, filters=None):
 
 
 def _list_ctx(mode: str, org: Org | None, orgs: list[Org]) -> dict:
-    campaign = current_campaign()
+    campaign = viewed_campaign()
     settings = WorksSettings(campaign)
     stmt = scope_stmt(current_user, campaign, org_id=org.id if org else None)
     stmt, filters = filter_works(stmt, request.args)
@@ -395,7 +395,7 @@ def unit_export():
     if not orgs:
         abort(404)
     org = _selected_org(orgs)
-    stmt, _ = filter_works(scope_stmt(current_user, current_campaign(), org_id=org.id),
+    stmt, _ = filter_works(scope_stmt(current_user, viewed_campaign(), org_id=org.id),
                            request.args)
     return _export(stmt, f"{org.name}_推荐作品列表.xlsx")
 
@@ -403,7 +403,7 @@ def unit_export():
 @bp.get("/admin/export.xlsx")
 @platform_admin_required
 def admin_export():
-    stmt, _ = filter_works(scope_stmt(current_user, current_campaign()), request.args)
+    stmt, _ = filter_works(scope_stmt(current_user, viewed_campaign()), request.args)
     return _export(stmt, "全部作品列表.xlsx")
 
 

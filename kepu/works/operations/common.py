@@ -5,7 +5,7 @@ import logging
 from flask import current_app
 
 from ...admin.models import Campaign
-from ...editions import latest_edition
+from ...editions import latest_edition, viewed_edition
 from ...workflow import OperationError  # noqa: F401 (re-export)
 from ..settings import KIND, WorksSettings
 
@@ -15,6 +15,11 @@ log = logging.getLogger(__name__)
 def current_campaign() -> Campaign | None:
     """The latest works-call edition (highest year)."""
     return latest_edition(KIND)
+
+
+def viewed_campaign() -> Campaign | None:
+    """The edition the review, export and ranking pages show (the 届次 switch)."""
+    return viewed_edition(KIND)
 
 
 def settings_of(work_or_campaign) -> WorksSettings:
