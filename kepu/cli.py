@@ -90,10 +90,9 @@ def _demo_campaigns() -> None:
 
     from .accounts.models import User
     from .accounts.operations import grant_role
-    from .admin.models import Campaign
     from .cases.models import RecommendCode
     from .cases.operations.codes import ensure_codes
-    from .cases.settings import KIND as CASES
+    from .cases.operations.editions import ensure_edition as ensure_cases_edition
     from .orgs.models import Org
     from .timeutil import utcnow
     from .works.models import Work
@@ -101,16 +100,10 @@ def _demo_campaigns() -> None:
 
     works, created = ensure_edition(2026)
     click.echo(f"Works edition 2026: {'created' if created else 'exists'}")
-    cases = db.session.scalar(select(Campaign).where(Campaign.kind == CASES,
-                                                     Campaign.year == 2026))
-    if cases is None:
-        # The real 2026 window (6/17–6/30) is over; the demo keeps it open to try.
-        cases = Campaign(kind=CASES, year=2026,
-                         title="2026年度“典赞·科普中国”科普案例征集",
-                         settings={"window_close": "2026-12-31 23:59:59"})
-        db.session.add(cases)
-        db.session.commit()
-        click.echo("Cases edition 2026: created (demo window open until 2026-12-31)")
+    # The real 2026 window (6/17–6/30) is over; the demo keeps it open to try.
+    cases, created = ensure_cases_edition(2026, window_close="2026-12-31 23:59:59")
+    click.echo("Cases edition 2026: "
+               + ("created (demo window open until 2026-12-31)" if created else "exists"))
     n = ensure_codes(cases)
     db.session.commit()
     click.echo(f"推荐码: {n} generated")

@@ -210,6 +210,8 @@ GET_ROUTES = [
     ("cases.admin_codes", lambda w: "/cases/admin/codes", ADMIN),
     ("cases.admin_codes_export", lambda w: "/cases/admin/codes.xlsx", ADMIN),
     ("cases.admin_past", lambda w: "/cases/admin/past", ADMIN),
+    ("cases.admin_editions", lambda w: "/cases/admin/editions", ADMIN),
+    ("cases.admin_settings", lambda w: f"/cases/admin/editions/{w.cases.id}/settings", ADMIN),
     ("cases.admin_select", lambda w: "/cases/admin/select", NATIONAL),
     ("cases.admin_select_export", lambda w: "/cases/admin/select.xlsx", NATIONAL),
 ]
@@ -230,6 +232,9 @@ def _publish(w):
 
 # (endpoint, url, data, {refusing role: status}, changed(world) -> bool)
 POST_ROUTES = [
+    ("cases.admin_editions", lambda w: "/cases/admin/editions",
+     lambda w: {"year": "2027", "title": "2027年度“典赞·科普中国”科普案例征集"}, expect(404),
+     lambda w: _count(Campaign, Campaign.kind == "cases", Campaign.year == 2027) == 1),
     ("works.autosave", lambda w: f"/works/{w.w_draft.id}/autosave",
      lambda w: {"version": str(w.w_draft.version), "step": "1", "title": "被改的标题"},
      expect(404), lambda w: db.session.get(Work, w.w_draft.id).title == "被改的标题"),
@@ -337,6 +342,9 @@ REFUSE_ONLY = [
     ("works.admin_settings", lambda w: f"/works/admin/editions/{w.works.id}/settings",
      lambda w: {"title": "被改的标题"},
      lambda w: db.session.get(Campaign, w.works.id).title == "被改的标题"),
+    ("cases.admin_settings", lambda w: f"/cases/admin/editions/{w.cases.id}/settings",
+     lambda w: {"title": "被改的标题"},
+     lambda w: db.session.get(Campaign, w.cases.id).title == "被改的标题"),
 ]
 
 # Open to every logged-in user for their own account (covered by their area's tests):
