@@ -166,6 +166,21 @@ class EditionSettings:
         return WindowState(True, "")
 
 
+PHASES = {"open": "征集进行中", "upcoming": "未开始", "closed": "已截止"}
+
+
+def window_phase(settings: EditionSettings, now: datetime | None = None) -> dict:
+    """{"key": open|upcoming|closed, "label": 征集进行中 / 未开始 / 已截止, "message"}."""
+    now = now or utcnow()
+    state = settings.window(now)
+    if state.open:
+        key = "open"
+    else:
+        opens = settings.window_open_at
+        key = "upcoming" if opens and now < opens else "closed"
+    return {"key": key, "label": PHASES[key], "message": state.message}
+
+
 # --- creating editions and saving their settings -----------------------------------------
 
 def shift_year(value: str | None, years: int) -> str | None:

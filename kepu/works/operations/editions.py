@@ -9,17 +9,15 @@ the new year, so admins only adjust what changed.
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, select
 
 from ... import editions as shared
 from ...admin.models import Campaign
 from ...editions import TITLE_MAX, YEAR_MAX, YEAR_MIN  # noqa: F401 (used by the forms)
+from ...editions import window_phase  # noqa: F401 (used by the routes)
 from ...editions import latest_edition as _latest_edition
 from ...extensions import db
 from ...workflow import OperationError, audit
-from ...timeutil import utcnow
 from ..models import Work, WorkAssignment
 from ..settings import KIND, WorksSettings
 
@@ -57,21 +55,6 @@ def work_counts() -> dict[int, dict[str, int]]:
     for cid, status, n in db.session.execute(stmt):
         out.setdefault(cid, {})[status] = n
     return out
-
-
-PHASES = {"open": "征集进行中", "upcoming": "未开始", "closed": "已截止"}
-
-
-def window_phase(settings, now: datetime | None = None) -> dict:
-    """{"key": open|upcoming|closed, "label": 征集进行中 / 未开始 / 已截止, "message"}."""
-    now = now or utcnow()
-    state = settings.window(now)
-    if state.open:
-        key = "open"
-    else:
-        opens = settings.window_open_at
-        key = "upcoming" if opens and now < opens else "closed"
-    return {"key": key, "label": PHASES[key], "message": state.message}
 
 
 def score_count(campaign: Campaign) -> int:
