@@ -162,7 +162,9 @@ class EditionSettings:
         if opens and now < opens:
             return WindowState(False, self.NOT_YET.format(open=self.data["window_open"]))
         if closes and now > closes:
-            return WindowState(False, self.CLOSED.format(close=self.data["window_close"]))
+            # "2026-06-30 23:59:59" reads as 2026-06-30 23:59 (the whole minute counts).
+            close = str(self.data["window_close"]).strip().replace("T", " ")[:16]
+            return WindowState(False, self.CLOSED.format(close=close))
         return WindowState(True, "")
 
 
