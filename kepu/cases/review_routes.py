@@ -215,28 +215,27 @@ def _refused(case: Case, err: OperationError, **row_extra):
                  row_errors={case.id: err.message}, row_extra=row_extra)
 
 
-@bp.post("/unit/cases/<int:case_id>/recommend")
-@login_required
-def unit_recommend(case_id: int):
+def _unit_decision(case_id: int, operation, notice: str):
+    """推荐 / 撤销推荐: the operation, then the row (or the list) with the outcome."""
     case = _reviewable(case_id)
     try:
-        ops.recommend(case, current_user)
+        operation(case, current_user)
     except OperationError as err:
         db.session.rollback()
         return _refused(db.session.get(Case, case_id), err)
-    return _after_action(case, "已推荐")
+    return _after_action(case, notice)
+
+
+@bp.post("/unit/cases/<int:case_id>/recommend")
+@login_required
+def unit_recommend(case_id: int):
+    return _unit_decision(case_id, ops.recommend, "已推荐")
 
 
 @bp.post("/unit/cases/<int:case_id>/unrecommend")
 @login_required
 def unit_unrecommend(case_id: int):
-    case = _reviewable(case_id)
-    try:
-        ops.unrecommend(case, current_user)
-    except OperationError as err:
-        db.session.rollback()
-        return _refused(db.session.get(Case, case_id), err)
-    return _after_action(case, "已撤销推荐")
+    return _unit_decision(case_id, ops.unrecommend, "已撤销推荐")
 
 
 @bp.route("/unit/cases/<int:case_id>/return", methods=["GET", "POST"])
