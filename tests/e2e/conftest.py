@@ -7,6 +7,7 @@ The server uses the console SMS backend, so tests read codes from
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import threading
@@ -102,3 +103,35 @@ def shots(request):
         return path
 
     return take
+
+
+# Status codes the app answers on purpose to an action (a refused decision, a form with
+# errors); Chromium still logs "Failed to load resource" for them.
+EXPECTED_STATUS = re.compile(r"Failed to load resource: the server responded with a status of (409|422)\b")
+
+
+@pytest.fixture(autouse=True)
+def console_errors(monkeypatch):
+    """Every browser context of a test reports console errors and uncaught page errors
+    here (an htmx:syntax:error in a trigger is a console error); the test fails on any."""
+    from playwright.sync_api import Browser
+
+    errors: list[str] = []
+
+    def watch(ctx):
+        def on_console(msg):
+            if msg.type == "error" and not EXPECTED_STATUS.search(msg.text):
+                errors.append(f"console.error: {msg.text} ({msg.location.get('url', '')})")
+
+        ctx.on("console", on_console)
+        ctx.on("weberror", lambda err: errors.append(f"page error: {err.error}"))
+        return ctx
+
+    original = Browser.new_context
+
+    def new_context(self, *args, **kwargs):
+        return watch(original(self, *args, **kwargs))
+
+    monkeypatch.setattr(Browser, "new_context", new_context)
+    yield errors
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
