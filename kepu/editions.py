@@ -25,15 +25,41 @@ SETTINGS_CONFLICT = ("本届设置已被其他管理员修改。为避免覆盖�
                      "下方保留了您填写的内容，请核对后再次保存（将以您的内容为准）。")
 
 
-def latest_edition(kind: str):
-    """The current edition of a campaign kind: the highest year (None if there is none)."""
+def editions_of(kind: str) -> list:
+    """Every edition of ``kind``, newest first, read once per request (the lists, the
+    届次 switch and the permission checks all ask)."""
     from sqlalchemy import select
 
     from .admin.models import Campaign
     from .extensions import db
+    from .request_cache import request_cache
 
-    return db.session.scalar(select(Campaign).where(Campaign.kind == kind)
-                             .order_by(Campaign.year.desc(), Campaign.id.desc()).limit(1))
+    def query():
+        return list(db.session.scalars(select(Campaign).where(Campaign.kind == kind)
+                                       .order_by(Campaign.year.desc(), Campaign.id.desc())))
+
+    cache = request_cache()
+    if cache is None:
+        return query()
+    editions = cache.setdefault("editions", {})
+    if kind not in editions:
+        editions[kind] = query()
+    return editions[kind]
+
+
+def forget_editions() -> None:
+    """Drop the per-request cache (after creating an edition)."""
+    from .request_cache import request_cache
+
+    cache = request_cache()
+    if cache is not None:
+        cache.pop("editions", None)
+
+
+def latest_edition(kind: str):
+    """The current edition of a campaign kind: the highest year (None if there is none)."""
+    found = editions_of(kind)
+    return found[0] if found else None
 
 
 #: Campaign kinds whose lists can show an earlier edition (see ``viewed_edition``).
@@ -49,18 +75,14 @@ def viewed_edition(kind: str):
     the 届次 switch (remembered in the session), else the latest. Creating entries
     always uses ``latest_edition``; actions check the entry's own edition's window."""
     from flask import has_request_context, session
-    from sqlalchemy import select
-
-    from .admin.models import Campaign
-    from .extensions import db
 
     year = session.get(_view_key(kind)) if has_request_context() else None
+    found = editions_of(kind)
     if isinstance(year, int):
-        chosen = db.session.scalar(select(Campaign).where(Campaign.kind == kind,
-                                                          Campaign.year == year))
-        if chosen is not None:
-            return chosen
-    return latest_edition(kind)
+        for campaign in found:
+            if campaign.year == year:
+                return campaign
+    return found[0] if found else None
 
 
 def view_edition(kind: str, year: int | None) -> None:
@@ -75,14 +97,7 @@ def view_edition(kind: str, year: int | None) -> None:
 
 def edition_years(kind: str) -> list[tuple[int, str]]:
     """(year, title) of every edition of ``kind``, newest first."""
-    from sqlalchemy import select
-
-    from .admin.models import Campaign
-    from .extensions import db
-
-    return [(y, t) for y, t in db.session.execute(
-        select(Campaign.year, Campaign.title).where(Campaign.kind == kind)
-        .order_by(Campaign.year.desc()))]
+    return [(c.year, c.title) for c in editions_of(kind)]
 
 
 def parse_local(value: str | None) -> datetime | None:
@@ -277,6 +292,7 @@ def create_edition(settings_cls: type[EditionSettings], year, title: str | None,
           data={"kind": settings_cls.KIND, "year": year,
                 "copied_from": source.year if source else None})
     db.session.commit()
+    forget_editions()
     return campaign
 
 

@@ -30,12 +30,19 @@ ERROR_MESSAGES = {
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    from .accounts.models import User
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from .accounts.models import Grant, User
 
     try:
         uid, _, version = user_id.partition(":")
-        user = db.session.get(User, int(uid))
-    except (TypeError, ValueError):
+        # The grants (and their orgs) come in the same statement: every page asks them
+        # (navigation, scopes, the unit switch), and a list request has a budget of six.
+        user = db.session.scalars(
+            select(User).options(joinedload(User.grants).joinedload(Grant.org))
+            .where(User.id == int(uid))).unique().first()
+    except (TypeError, ValueError, OverflowError):
         return None
     if user is None or str(user.session_version) != (version or "1"):
         return None

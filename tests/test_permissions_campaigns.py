@@ -21,6 +21,7 @@ from kepu.cases.models import (Case, CaseUnitSubmission, PastCase, RecommendCode
 from kepu.extensions import db
 from kepu.orgs.models import Org
 from kepu.timeutil import utcnow
+from kepu.workflow import AuditLog
 from kepu.works.models import Work, WorkAssignment, WorkUnitQuota
 
 ROLES = ["anonymous", "owner", "other", "unit_admin", "other_unit_admin", "expert",
@@ -51,11 +52,13 @@ class World:
     w_recommended: Work
     w_review: Work
     w_reviewed: Work
+    w_returned: Work
     assignment: WorkAssignment
     c_draft: Case
     c_sub: Case
     c_rec: Case
     c_fin: Case
+    c_ret: Case
     code: RecommendCode
     past: PastCase
     ids: dict  # plain ids of objects a test may delete
@@ -111,7 +114,12 @@ def world(app, make_user) -> World:
     w_recommended = _work(owner, unit, "recommended", campaign_id=wid)
     w_review = _work(owner, unit, "in_review", campaign_id=wid)
     w_reviewed = _work(owner, unit, "reviewed", campaign_id=wid, selected=True)
+    w_returned = _work(owner, unit, "returned", campaign_id=wid, return_comment="请修改")
     db.session.flush()
+    # just returned by the unit (so 撤销退回 is possible)
+    db.session.add(AuditLog(entity_type="work", entity_id=w_returned.id, action="return",
+                            from_state="pending", to_state="returned",
+                            actor_id=users["unit_admin"].id, data={"version": 1}))
     assignment = WorkAssignment(work_id=w_review.id, expert_id=users["expert"].id)
     done = WorkAssignment(work_id=w_reviewed.id, expert_id=users["expert"].id,
                           scores={"scientific": 90, "innovative": 80, "communicative": 80},
@@ -124,6 +132,11 @@ def world(app, make_user) -> World:
                   recommended_at=utcnow())
     c_fin = _case(owner, other_unit, "finalised", cid, name="已盖章案例",
                   recommended_at=utcnow())
+    c_ret = _case(owner, unit, "returned", cid, name="刚退回的案例", return_comment="补充")
+    db.session.flush()
+    db.session.add(AuditLog(entity_type="case", entity_id=c_ret.id, action="return",
+                            from_state="submitted", to_state="returned",
+                            actor_id=users["case_admin"].id, data={"version": 1}))
     code = RecommendCode(campaign_id=cid, org_id=unit.id, code="ABCDEFGHJK")
     other_code = RecommendCode(campaign_id=cid, org_id=other_unit.id, code="MNPQRSTUVW")
     past = PastCase(campaign_id=cid, year=2025, name="往年案例", unit_name="往年单位",
@@ -135,8 +148,8 @@ def world(app, make_user) -> World:
                                            locked=True, submitted_at=utcnow())])
     db.session.commit()
     return World(users, works, cases, unit, other_unit, w_draft, w_pending, w_recommended,
-                 w_review, w_reviewed, assignment, c_draft, c_sub, c_rec, c_fin, code, past,
-                 {"w_draft": w_draft.id, "c_draft": c_draft.id})
+                 w_review, w_reviewed, w_returned, assignment, c_draft, c_sub, c_rec, c_fin,
+                 c_ret, code, past, {"w_draft": w_draft.id, "c_draft": c_draft.id})
 
 
 def login_as(client, auth, world, role):
@@ -202,6 +215,8 @@ GET_ROUTES = [
     ("cases.unit_list", lambda w: "/cases/unit/", CASE_UNITS),
     ("cases.unit_row", lambda w: f"/cases/unit/cases/{w.c_sub.id}/row",
      expect(404, case_admin=R)),
+    ("cases.unit_detail", lambda w: f"/cases/unit/cases/{w.c_sub.id}",
+     expect(404, case_admin=200)),
     ("cases.unit_return", lambda w: f"/cases/unit/cases/{w.c_sub.id}/return",
      expect(404, case_admin=200)),
     ("cases.unit_summary", lambda w: "/cases/unit/summary", CASE_UNITS),
@@ -250,9 +265,17 @@ POST_ROUTES = [
      lambda w: {"comment": "请补充材料"}, expect(404),
      lambda w: _status(Work, w.w_pending) == "returned"),
     ("works.bulk_recommend", lambda w: "/works/unit/bulk-recommend",
-     lambda w: {"work_ids": [str(w.w_pending.id)]},
-     expect(404, other_unit_admin=R, platform_admin=R),
+     lambda w: {"work_ids": [str(w.w_pending.id)], "confirmed": "1"},
+     expect(404, other_unit_admin=R),
      lambda w: _status(Work, w.w_pending) == "recommended"),
+    ("works.unit_bulk", lambda w: "/works/unit/bulk",
+     lambda w: {"ids": [str(w.w_pending.id)], "action": "recommend", "confirmed": "1"},
+     expect(404, other_unit_admin=R),
+     lambda w: _status(Work, w.w_pending) == "recommended"),
+    ("works.unrecommend", lambda w: f"/works/{w.w_recommended.id}/unrecommend",
+     lambda w: {}, expect(404), lambda w: _status(Work, w.w_recommended) == "pending"),
+    ("works.unreturn", lambda w: f"/works/{w.w_returned.id}/unreturn",
+     lambda w: {}, expect(404), lambda w: _status(Work, w.w_returned) == "pending"),
     ("works.admin_quotas", lambda w: "/works/admin/quotas",
      lambda w: {f"quota-{w.unit.id}": "5"}, expect(404),
      lambda w: _count(WorkUnitQuota, WorkUnitQuota.quota == 5) == 1),
@@ -293,6 +316,11 @@ POST_ROUTES = [
      lambda w: _status(Case, w.c_sub) == "returned"),
     ("cases.unit_unrecommend", lambda w: f"/cases/unit/cases/{w.c_rec.id}/unrecommend",
      lambda w: {}, expect(404), lambda w: _status(Case, w.c_rec) == "submitted"),
+    ("cases.unit_unreturn", lambda w: f"/cases/unit/cases/{w.c_ret.id}/unreturn",
+     lambda w: {}, expect(404), lambda w: _status(Case, w.c_ret) == "submitted"),
+    ("cases.unit_bulk", lambda w: "/cases/unit/bulk",
+     lambda w: {"ids": [str(w.c_sub.id)], "action": "recommend", "confirmed": "1"},
+     expect(404, other_case_admin=R), lambda w: _status(Case, w.c_sub) == "recommended"),
     ("cases.unit_scan", lambda w: "/cases/unit/scan",
      # the other unit's admin scans for their own unit, which has nothing recommended
      lambda w: {"scan__upload": (io.BytesIO(PNG), "盖章.png")},
@@ -324,6 +352,9 @@ ALLOWED = {
     "works.autosave": "owner", "works.edit": "owner", "works.delete": "owner",
     "works.recommend": "unit_admin", "works.return_work": "unit_admin",
     "works.bulk_recommend": "unit_admin", "works.expert_score": "expert",
+    "works.unit_bulk": "unit_admin", "works.unrecommend": "unit_admin",
+    "works.unreturn": "unit_admin", "cases.unit_unreturn": "case_admin",
+    "cases.unit_bulk": "case_admin",
     "cases.autosave": "owner", "cases.edit": "owner", "cases.delete": "owner",
     "cases.unit_recommend": "case_admin", "cases.unit_return": "case_admin",
     "cases.unit_unrecommend": "case_admin", "cases.unit_scan": "case_admin",

@@ -74,6 +74,12 @@ class User(UserMixin, db.Model):
     def org_ids_for(self, role: str) -> set[int]:
         return {g.org_id for g in self.grants if g.role == role and g.org_id is not None}
 
+    def orgs_for(self, role: str) -> list:
+        """The orgs of the user's ``role`` grants, by name (loaded with the user)."""
+        orgs = {g.org.id: g.org for g in self.grants
+                if g.role == role and g.org is not None}
+        return sorted(orgs.values(), key=lambda o: (o.name, o.id))
+
     @property
     def is_platform_admin(self) -> bool:
         return self.has_role(R.PLATFORM_ADMIN)

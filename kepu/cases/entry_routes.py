@@ -253,7 +253,7 @@ def my_cases():
                   EDITABLE=EDITABLE_STATES)
 
 
-def _history(case: Case) -> list[dict]:
+def history_rows(case: Case) -> list[dict]:
     rows = []
     for entry in CASE_FLOW.history(case):
         t = CASE_FLOW.transitions.get(entry.action)
@@ -269,7 +269,7 @@ def _history(case: Case) -> list[dict]:
 def _render_view(case: Case, status: int = 200, alert: str | None = None):
     settings = settings_of(case)
     return render("cases/view.html", status=status, case=case, settings=settings,
-                  files=ops.case_files(case), history=_history(case),
+                  files=ops.case_files(case), history=history_rows(case),
                   state_label=STATE_LABELS.get(case.status, case.status),
                   can_edit=case.can_edit(current_user),
                   is_owner=case.is_owner(current_user), alert=alert,

@@ -40,6 +40,8 @@ CASE_FLOW = StateMachine(
                    allowed=_reviewer, requires_comment=True),
         Transition("recommend", {SUBMITTED}, RECOMMENDED, "推荐", allowed=_reviewer),
         Transition("unrecommend", {RECOMMENDED}, SUBMITTED, "撤销推荐", allowed=_reviewer),
+        # 撤销退回 right after a return, while the implementing unit has not touched it.
+        Transition("unreturn", {RETURNED}, SUBMITTED, "撤销退回", allowed=_reviewer),
         Transition("finalise", {RECOMMENDED}, FINALISED, "盖章提交", allowed=_reviewer),
         Transition("unlock", {FINALISED}, RECOMMENDED, "解锁", allowed=_national),
     ],

@@ -60,7 +60,11 @@ class RecommendCode(db.Model):
 class Case(db.Model):
     __tablename__ = "case"
     __table_args__ = (
-        Index("ix_case_campaign_org_status", "campaign_id", "org_id", "status"),
+        # The review queue's covering indexes (kepu.cases.queues; migration e5a1c7b2d9f4).
+        Index("ix_case_queue_org", "campaign_id", "org_id", "status", "submitted_at",
+              "category", "subtype", "name", "updated_at"),
+        Index("ix_case_queue_category", "campaign_id", "category", "status", "org_id",
+              "recommended_at", "submitted_at", "subtype", "name", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,19 +7,19 @@ anything else is 404). Every write goes through ``operations.review``.
 """
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from flask import (Response, abort, flash, make_response, redirect, render_template, request,
-                   url_for)
+from flask import Response, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_block
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ..accounts import roles as R
 from ..exports import xlsx_response
 from ..extensions import db
 from ..files.operations import UploadError, claim_uploads, save_uploads_from_request
-from ..htmx import is_fragment, render
+from ..htmx import render
+from ..review_queue import Deadline, QueueContext
+from ..review_queue.views import QueueViews
 from ..orgs.models import Org
 from ..timeutil import fmt, utcnow
 from ..workflow import AuditLog, OperationError
@@ -27,20 +27,14 @@ from . import bp
 from .common import settings_of, viewed_campaign, window_state
 from .files import F_SCAN
 from .flow import CASE_FLOW, STATE_LABELS
-from .models import DRAFT, FINALISED, RECOMMENDED, RETURNED, SUBMITTED, Case
+from .models import FINALISED, RECOMMENDED, RETURNED, SUBMITTED, Case
 from .operations import review as ops
 from .operations.entry import case_files
+from .queues import UNIT_QUEUE
 
-PER_PAGE = 20
-SORTS = {
-    "submitted": ("最新提交", (Case.submitted_at.desc(), Case.id.desc())),
-    "name": ("案例名称", (Case.name, Case.id)),
-    "category": ("所属类别", (Case.category, Case.subtype, Case.id)),
-    "status": ("状态", (Case.status, Case.id)),
-}
-FILTER_STATES = [SUBMITTED, RECOMMENDED, FINALISED, RETURNED]
 BADGES = {SUBMITTED: "badge-pending", RETURNED: "badge-bad", RECOMMENDED: "badge-ok",
           FINALISED: "badge-ok"}
+LIST_TEMPLATE = "cases/unit_list.html"
 
 
 # --- scope ------------------------------------------------------------------------------
@@ -53,10 +47,7 @@ def _campaign_or_404():
 
 
 def _unit_orgs() -> list[Org]:
-    ids = current_user.org_ids_for(R.CASE_UNIT)
-    if not ids:
-        return []
-    return list(db.session.scalars(select(Org).where(Org.id.in_(ids)).order_by(Org.name, Org.id)))
+    return current_user.orgs_for(R.CASE_UNIT)
 
 
 def _current_org(orgs: list[Org]) -> Org:
@@ -79,105 +70,72 @@ def _reviewable(case_id: int) -> Case:
     return case
 
 
-def _list_url(org: Org | None = None) -> str:
-    """The list URL to go back to (``next`` if it is one of ours, else the plain list)."""
-    base = url_for("cases.unit_list")
-    raw = request.values.get("next", "")
-    parts = urlsplit(raw)
-    if raw and not parts.scheme and not parts.netloc and parts.path == base:
-        return raw
-    return url_for("cases.unit_list", org=org.id) if org is not None else base
-
-
-# --- page context -----------------------------------------------------------------------
-
-def _filters() -> dict:
-    args = request.args
-    status = args.get("status", "")
-    sort = args.get("sort", "submitted")
-    try:
-        page = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page = 1
-    return {
-        "q": args.get("q", "").strip()[:100],
-        "category": args.get("category", ""),
-        "subtype": args.get("subtype", ""),
-        "status": status if status in FILTER_STATES else "",
-        "sort": sort if sort in SORTS else "submitted",
-        "page": page,
-    }
-
-
-def _query(campaign, org: Org, f: dict):
-    stmt = select(Case).where(Case.campaign_id == campaign.id, Case.org_id == org.id,
-                              Case.status != DRAFT)
-    if f["q"]:
-        like = f"%{f['q']}%"
-        stmt = stmt.where(or_(Case.name.ilike(like), Case.impl_unit.ilike(like),
-                              Case.contact_name.ilike(like)))
-    if f["category"]:
-        stmt = stmt.where(Case.category == f["category"])
-    if f["subtype"]:
-        stmt = stmt.where(Case.subtype == f["subtype"])
-    if f["status"]:
-        stmt = stmt.where(Case.status == f["status"])
-    return stmt.order_by(*SORTS[f["sort"]][1])
-
-
-def _unit_state(campaign, org: Org) -> dict:
+def _unit_state(campaign, org: Org, meter: bool = True) -> dict:
     sub = ops.submission_for(campaign.id, org.id)
     window = window_state(campaign)
     locked = bool(sub and sub.locked)
-    return {"submission": sub, "locked": locked, "window": window,
-            "can_act": window.open and not locked,
-            "meter": ops.quota_meter(campaign, org.id)}
+    state = {"submission": sub, "locked": locked, "window": window,
+             "can_act": window.open and not locked}
+    if meter:
+        state["meter"] = ops.quota_meter(campaign, org.id)
+    return state
 
 
-def _row_ctx(case: Case, org: Org, state: dict, **extra) -> dict:
-    ctx = {"case": case, "org": org, "can_act": state["can_act"],
-           "next_url": extra.pop("next_url", None) or _list_url(org),
-           "state_labels": STATE_LABELS, "badges": BADGES,
-           "settings": settings_of(case.campaign)}
-    ctx.update(extra)
-    return ctx
-
-
-def _page(campaign, org: Org, orgs: list[Org], status: int = 200, focus: Case | None = None,
-          row_errors: dict | None = None, row_extra: dict | None = None):
-    f = _filters()
-    state = _unit_state(campaign, org)
-    settings = settings_of(campaign)
-    if focus is not None:
-        items, pagination = [focus], None
+def _context(case: Case | None = None, orgs: list[Org] | None = None) -> QueueContext:
+    """The unit list's context: the case's unit, or the unit picked with ?org=."""
+    if case is not None:
+        campaign, org = case.campaign, case.org
+        several = len(current_user.org_ids_for(R.CASE_UNIT)) > 1
     else:
-        pagination = db.paginate(_query(campaign, org, f), page=f["page"], per_page=PER_PAGE,
-                                 error_out=False)
-        items = pagination.items
-    args = {k: v for k, v in f.items() if v and k != "page"}
-    if f["sort"] == "submitted":
-        args.pop("sort", None)
-    if len(orgs) > 1:
-        args["org"] = org.id
-    list_url = url_for("cases.unit_list", **args, **({"page": f["page"]} if f["page"] > 1 else {}))
-    return render(
-        "cases/unit_list.html", block="results", status=status,
-        campaign=campaign, settings=settings, org=org, orgs=orgs, f=f, args=args,
-        sorts={k: v[0] for k, v in SORTS.items()}, filter_states=FILTER_STATES,
-        state_labels=STATE_LABELS, badges=BADGES, items=items, pagination=pagination,
-        focus=focus, row_errors=row_errors or {}, row_extra=row_extra or {},
-        next_url=list_url, **state)
+        campaign = _campaign_or_404()
+        org = _current_org(orgs or [])
+        several = len(orgs) > 1
+    state = _unit_state(campaign, org, meter=False)
+    return QueueContext(current_user, campaign, org, can_decide=state["can_act"],
+                        extra={"settings": settings_of(campaign), "orgs": orgs or [],
+                               "state": state,
+                               "list_url_args": {"org": org.id} if several else {}})
 
 
-def _row_response(case: Case, org: Org, status: int = 200, **extra):
-    """HTMX: the row, plus the quota meter out of band."""
-    state = _unit_state(case.campaign, org)
-    html = render_template("cases/_unit_row.html", **_row_ctx(case, org, state, **extra))
-    html += render_block("cases/unit_list.html", "quota", meter=state["meter"], oob=True,
-                         org=org, campaign=case.campaign)
-    resp = make_response(html, status)
-    resp.vary.add("HX-Request")
-    return resp
+def _deadline(campaign) -> Deadline | None:
+    close = settings_of(campaign).window_close_at
+    return Deadline("推荐截止", close) if close is not None else None
+
+
+def _page_extra(page) -> dict:
+    ctx = page.ctx
+    # Read after a decision (the meter shows the slot it took or freed).
+    meter = ops.quota_meter(ctx.campaign, ctx.org.id)
+    return dict(campaign=ctx.campaign, settings=ctx.extra["settings"], org=ctx.org,
+                orgs=ctx.extra.get("orgs", []), state_labels=STATE_LABELS, badges=BADGES,
+                deadline=_deadline(ctx.campaign), meter=meter, **ctx.extra["state"])
+
+
+def _detail_ctx(case: Case) -> dict:
+    from .entry_routes import history_rows
+
+    return dict(case=case, settings=settings_of(case), files=case_files(case),
+                history=history_rows(case), state_labels=STATE_LABELS, badges=BADGES)
+
+
+OPERATIONS = {
+    "recommend": lambda case, user, comment: ops.recommend(case, user),
+    "return": lambda case, user, comment: ops.return_case(case, user, comment),
+    "unrecommend": lambda case, user, comment: ops.unrecommend(case, user),
+    "unreturn": lambda case, user, comment: ops.unreturn(case, user),
+}
+VIEWS = QueueViews(
+    UNIT_QUEUE, list_template=LIST_TEMPLATE, row_template="cases/_unit_row.html",
+    detail_template="cases/unit_detail.html", context=lambda case: _context(case),
+    operations=OPERATIONS, detail_context=_detail_ctx, page_context=_page_extra,
+    notices={"recommend": "已推荐“{title}”。", "return": "已将“{title}”退回修改。",
+             "unrecommend": "已撤销推荐“{title}”。", "unreturn": "已撤销退回，“{title}”回到待推荐。"},
+    title=lambda c: c.display_name,
+    action_endpoints={"recommend": "cases.unit_recommend", "return": "cases.unit_return",
+                      "unrecommend": "cases.unit_unrecommend",
+                      "unreturn": "cases.unit_unreturn"},
+    row_endpoint="cases.unit_row", bulk_endpoint="cases.unit_bulk", id_arg="case_id",
+    row_id_prefix="case-row-")
 
 
 # --- list -------------------------------------------------------------------------------
@@ -186,56 +144,37 @@ def _row_response(case: Case, org: Org, status: int = 200, **extra):
 @login_required
 def unit_list():
     orgs = _unit_orgs()
-    org = _current_org(orgs)
-    campaign = _campaign_or_404()
-    return _page(campaign, org, orgs)
+    return VIEWS.list_page(_context(orgs=orgs), clear_selection=session.pop("queue_clear", None))
+
+
+@bp.get("/unit/cases/<int:case_id>")
+@login_required
+def unit_detail(case_id: int):
+    return VIEWS.detail(_reviewable(case_id))
 
 
 @bp.get("/unit/cases/<int:case_id>/row")
 @login_required
 def unit_row(case_id: int):
-    case = _reviewable(case_id)
-    if is_fragment():
-        return _row_response(case, case.org)
-    return redirect(_list_url(case.org), 303)
-
-
-def _after_action(case: Case, notice: str):
-    if is_fragment():
-        return _row_response(case, case.org, notice=notice)
-    flash(f"“{case.display_name}”{notice}", "success")
-    return redirect(_list_url(case.org), 303)
-
-
-def _refused(case: Case, err: OperationError, **row_extra):
-    """422: the row with the message (HTMX), or the list focused on this case."""
-    if is_fragment():
-        return _row_response(case, case.org, status=422, error=err.message, **row_extra)
-    return _page(case.campaign, case.org, _unit_orgs(), status=422, focus=case,
-                 row_errors={case.id: err.message}, row_extra=row_extra)
-
-
-def _unit_decision(case_id: int, operation, notice: str):
-    """推荐 / 撤销推荐: the operation, then the row (or the list) with the outcome."""
-    case = _reviewable(case_id)
-    try:
-        operation(case, current_user)
-    except OperationError as err:
-        db.session.rollback()
-        return _refused(db.session.get(Case, case_id), err)
-    return _after_action(case, notice)
+    return VIEWS.row(_reviewable(case_id))
 
 
 @bp.post("/unit/cases/<int:case_id>/recommend")
 @login_required
 def unit_recommend(case_id: int):
-    return _unit_decision(case_id, ops.recommend, "已推荐")
+    return VIEWS.decide(_reviewable(case_id), "recommend")
 
 
 @bp.post("/unit/cases/<int:case_id>/unrecommend")
 @login_required
 def unit_unrecommend(case_id: int):
-    return _unit_decision(case_id, ops.unrecommend, "已撤销推荐")
+    return VIEWS.decide(_reviewable(case_id), "unrecommend")
+
+
+@bp.post("/unit/cases/<int:case_id>/unreturn")
+@login_required
+def unit_unreturn(case_id: int):
+    return VIEWS.decide(_reviewable(case_id), "unreturn")
 
 
 @bp.route("/unit/cases/<int:case_id>/return", methods=["GET", "POST"])
@@ -243,24 +182,18 @@ def unit_unrecommend(case_id: int):
 def unit_return(case_id: int):
     case = _reviewable(case_id)
     if request.method == "GET":
-        extra = {"returning": True}
-        if is_fragment():
-            return _row_response(case, case.org, **extra)
-        return _page(case.campaign, case.org, _unit_orgs(), focus=case, row_extra=extra)
-    comment = request.form.get("comment", "")
-    try:
-        ops.return_case(case, current_user, comment)
-    except OperationError as err:
-        db.session.rollback()
-        case = db.session.get(Case, case_id)
-        if err.field == "comment":
-            extra = {"returning": True, "comment_error": err.message, "comment_value": comment}
-            if is_fragment():
-                return _row_response(case, case.org, status=422, **extra)
-            return _page(case.campaign, case.org, _unit_orgs(), status=422, focus=case,
-                         row_extra=extra)
-        return _refused(case, err)
-    return _after_action(case, "已退回修改")
+        return VIEWS.open_comment(case, "return")
+    return VIEWS.decide(case, "return")
+
+
+@bp.post("/unit/bulk")
+@login_required
+def unit_bulk():
+    orgs = _unit_orgs()
+    if not orgs:
+        abort(404)
+    return VIEWS.bulk(_context(orgs=orgs), request.form.get("action") or "recommend",
+                      "queue/confirm.html")
 
 
 # --- summary, PDF, xlsx, scan -------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -34,7 +34,8 @@ from .models import DRAFT, IN_REVIEW, RECOMMENDED, REVIEWED, Work, WorkAssignmen
 from .operations import scoring as ops
 from .operations.apply import work_files
 from .operations.common import OperationError, viewed_campaign
-from .queries import filter_works, paginate, scope_stmt
+from ..review_queue import QueueContext
+from .queues import ASSIGN_QUEUE
 from .settings import WorksSettings
 
 ASSIGN_PER_PAGE = 50
@@ -154,13 +155,8 @@ def expert_score(assignment_id: int):
 
 # =========================================================================== assignment
 
-def _assign_context(campaign, args):
-    """The 完成推荐 works list of the assignment page, filtered like the admin list."""
-    base = scope_stmt(current_user, campaign).where(Work.status == RECOMMENDED)
-    clean = {k: args.get(k, "") for k in ("q", "category", "work_type", "channel", "unit",
-                                          "sort", "order", "page")}
-    stmt, filters = filter_works(base, clean)
-    return stmt, filters
+def _assign_context(campaign) -> QueueContext:
+    return QueueContext(current_user, campaign, extra={"settings": WorksSettings(campaign)})
 
 
 @bp.route("/admin/assign", methods=["GET", "POST"], endpoint="admin_assign")
@@ -169,8 +165,10 @@ def admin_assign():
     campaign = _campaign_or_404()
     settings = WorksSettings(campaign)
     values = request.values
-    stmt, filters = _assign_context(campaign, values)
-    preselected = ops.parse_work_ids(values.getlist("work_ids"))
+    ctx = _assign_context(campaign)
+    args = ASSIGN_QUEUE.parse(values, ctx)
+    # ticked here (work_ids) or brought from the works list's bulk form (ids)
+    preselected = ops.parse_work_ids(values.getlist("work_ids") + values.getlist("ids"))
     k_value = values.get("experts_per_work") or str(settings.get("experts_per_work", 2))
     errors: dict[str, str] = {}
     failed = []
@@ -178,7 +176,7 @@ def admin_assign():
 
     if request.method == "POST" and "experts_per_work" in request.form:
         if request.form.get("scope") == "all":
-            work_ids = [w.id for w in db.session.scalars(stmt)]
+            work_ids = ASSIGN_QUEUE.ids(ctx, args, limit=100_000)
         else:
             work_ids = preselected
         try:
@@ -195,9 +193,10 @@ def admin_assign():
             if result.failed:
                 message += f"另有 {len(result.failed)} 件未能分配，原因见分配结果。"
             flash(message, "success" if not result.failed else "warning")
+            session["queue_clear"] = ASSIGN_QUEUE.key
             return redirect_to(url_for("works.admin_assign", batch=result.batch_id))
 
-    page = paginate(stmt, filters.page, per_page=ASSIGN_PER_PAGE)
+    page = ASSIGN_QUEUE.page(ctx, args)
     total_matching = page.total
     on_page = {w.id for w in page.items}
     extra_selected = []
@@ -218,10 +217,11 @@ def admin_assign():
         failed_rows = [(works.get(wid), wid, reason) for wid, reason in failed]
     return render(
         "works/admin_assign.html", block="results", status=status, campaign=campaign,
-        settings=settings, page=page, filters=filters, total_matching=total_matching,
+        settings=settings, page=page, total_matching=total_matching,
         preselected=set(preselected), extra_selected=extra_selected, k_value=k_value,
         errors=errors, failed_rows=failed_rows, experts=experts, loads=loads, batch=batch,
-        state_labels=STATE_LABELS, admin_tabs=_admin_tabs())
+        state_labels=STATE_LABELS, admin_tabs=_admin_tabs(),
+        clear_selection=session.pop("queue_clear", None) if request.method == "GET" else None)
 
 
 def _assign_work_page(work, status=200, errors=None, notice=None, expert_value=""):

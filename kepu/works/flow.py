@@ -55,6 +55,10 @@ WORK_FLOW = StateMachine(
         Transition("return", {PENDING}, RETURNED, "退回修改", allowed=_reviewer,
                    requires_comment=True),
         Transition("recommend", {PENDING}, RECOMMENDED, "推荐", allowed=_reviewer),
+        # Undo by the unit: 撤销推荐 before experts are assigned, 撤销退回 while the
+        # applicant has not touched the work (checked in operations.review).
+        Transition("unrecommend", {RECOMMENDED}, PENDING, "撤销推荐", allowed=_reviewer),
+        Transition("unreturn", {RETURNED}, PENDING, "撤销退回", allowed=_reviewer),
         Transition("assign", {RECOMMENDED}, IN_REVIEW, "分配专家", allowed=_platform_admin),
         Transition("complete_review", {IN_REVIEW}, REVIEWED, "完成评审",
                    allowed=_expert_or_admin),

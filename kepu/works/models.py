@@ -26,11 +26,23 @@ EDITABLE_STATES = frozenset({DRAFT, PENDING, RETURNED})
 F_COVER, F_COVER_SUB, F_WORK_FILES, F_AWARD_FILES = "cover", "cover_sub", "work_file", "award_file"
 
 
+#: Columns the review lists filter, search and sort by, carried in their indexes.
+_QUEUE_COLS = ("title", "work_type", "category", "applicant_unit", "updated_at")
+
+
 class Work(db.Model):
     __tablename__ = "work"
     __table_args__ = (
-        Index("ix_work_campaign_status", "campaign_id", "status"),
-        Index("ix_work_campaign_channel", "campaign_id", "channel_id"),
+        # The review queue's covering indexes (kepu.works.queues; migration e5a1c7b2d9f4):
+        # counts by status and pages in submitted order, for a unit and for the edition.
+        Index("ix_work_queue_status", "campaign_id", "status", "submitted_at", *_QUEUE_COLS,
+              "channel_id"),
+        Index("ix_work_queue_unit_status", "campaign_id", "channel_id", "status",
+              "submitted_at", *_QUEUE_COLS),
+        Index("ix_work_queue_unit_time", "campaign_id", "channel_id", "submitted_at",
+              "status", *_QUEUE_COLS),
+        Index("ix_work_queue_time", "campaign_id", "submitted_at", "status", *_QUEUE_COLS,
+              "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

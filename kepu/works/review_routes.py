@@ -1,87 +1,68 @@
-"""Recommender-unit review and the platform admin's list of all works.
+"""Recommender-unit review and the platform admin's list of all works, on the shared
+review queue (kepu.review_queue; the lists are declared in kepu.works.queues).
 
 URL map (blueprint ``works``, prefix /works):
 
   GET       /unit/                       unit_list        unit admin (?org=<id> switches unit)
   GET       /unit/export.xlsx            unit_export      unit admin, the filtered list
-  POST      /unit/bulk-recommend         bulk_recommend   unit admin
+  POST      /unit/bulk                   unit_bulk        unit admin: bulk 推荐 (confirmed)
+  POST      /unit/bulk-recommend         bulk_recommend   (older form name of the same)
   GET       /<id>/review                 review_detail    unit admin of the channel, platform admin
-  GET       /<id>/review/row             review_row       same (HTMX: the row / action block, 取消)
+  GET       /<id>/review/row             review_row       same (HTMX: the row / panel, 取消)
   POST      /<id>/recommend              recommend        unit admin of the channel
   GET|POST  /<id>/return                 return_work      unit admin of the channel
+  POST      /<id>/unrecommend            unrecommend      unit admin: 撤销推荐 (before experts)
+  POST      /<id>/unreturn               unreturn         unit admin: 撤销退回 (untouched since)
   GET       /admin/                      admin_list       platform admin
   GET       /admin/export.xlsx           admin_export     platform admin
   GET|POST  /admin/quotas                admin_quotas     platform admin
 
-Actions post a ``ctx`` (unit / admin / detail) so an HTMX response re-renders the right
-element: the list row (plus the status counts out of band) or the detail's review block.
-Plain posts redirect back to ``next`` (a local URL) with a flash message.
+Decision forms carry ``view`` (row / detail), the list's query string ``qs`` and, for
+推荐并下一件, ``then=next``; see kepu.review_queue.views.
 """
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, request, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.routing import BuildError
 
 from ..accounts import roles as R
 from ..accounts.permissions import platform_admin_required, role_required
 from ..exports import xlsx_response
 from ..extensions import db
 from ..files.models import StoredFile
-from ..htmx import is_fragment, redirect_to, render
+from ..htmx import redirect_to, render
 from ..orgs.models import Org
+from ..review_queue import Deadline, QueueContext
+from ..review_queue.views import QueueViews
 from ..timeutil import fmt
-from ..workflow import OperationError, TransitionError
 from . import bp
 from .flow import STATE_LABELS, WORK_FLOW
 from .models import DRAFT, ENTITY, F_AWARD_FILES, F_COVER, F_COVER_SUB, F_WORK_FILES, Work
 from .operations import review as ops
 from .operations.common import current_campaign, settings_of, viewed_campaign
-from .queries import (SORTS, STATUS_CHOICES, filter_works, paginate, scope_stmt,
-                      status_counts)
+from .queues import ADMIN_QUEUE, UNIT_QUEUE
 from .settings import WorksSettings
 
 LIST_TEMPLATE = "works/review_list.html"
 ROW_TEMPLATE = "works/_review_row.html"
 DETAIL_TEMPLATE = "works/review_detail.html"
-CTXS = ("unit", "admin", "detail")
+CONFIRM_TEMPLATE = "queue/confirm.html"
+
+BADGES = {"pending": "badge-pending", "returned": "badge-bad", "recommended": "badge-ok",
+          "in_review": "badge-ok", "reviewed": "badge-ok"}
 
 
-# --- helpers -----------------------------------------------------------------------
-def _url_or_none(endpoint: str, **values) -> str | None:
-    """URL of an endpoint another module provides, or None while it does not exist."""
-    try:
-        return url_for(endpoint, **values)
-    except BuildError:
-        return None
-
-
-def _safe_next(default: str) -> str:
-    nxt = (request.values.get("next") or "").strip()
-    if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
-        return nxt
-    return default
-
-
-def _ctx() -> str:
-    ctx = request.values.get("ctx", "")
-    return ctx if ctx in CTXS else "detail"
-
-
+# --- scope helpers ----------------------------------------------------------------------
 def _unit_orgs(user) -> list[Org]:
-    ids = user.org_ids_for(R.UNIT_ADMIN)
-    if not ids:
-        return []
-    return list(db.session.scalars(select(Org).where(Org.id.in_(ids)).order_by(Org.name, Org.id)))
+    return user.orgs_for(R.UNIT_ADMIN)
 
 
 def _selected_org(orgs: list[Org]) -> Org:
     raw = (request.values.get("org") or "").strip()
     if raw:
-        if not raw.isdigit():
+        if not raw.isdigit() or len(raw) > 18:
             abort(404)
         for o in orgs:
             if o.id == int(raw):
@@ -108,128 +89,104 @@ def _visible_or_404(work_id: int) -> Work:
     return work
 
 
-def _can(work: Work, action: str) -> bool:
-    return WORK_FLOW.can(work, action, current_user)
+def _deadline(settings: WorksSettings) -> Deadline | None:
+    review_close = settings.review_close_at
+    if review_close is not None:
+        return Deadline("推荐截止", review_close)
+    close = settings.window_close_at
+    if close is not None:
+        return Deadline("作品征集截止", close, note="截止后仍可继续推荐审核")
+    return None
 
 
-def _base_ctx() -> dict:
-    return dict(can_act=_can, state_labels=STATE_LABELS)
-
-
-def _status_badge(status: str) -> str:
-    return {"pending": "badge-pending", "returned": "badge-bad", "recommended": "badge-ok",
-            "in_review": "badge-ok", "reviewed": "badge-ok"}.get(status, "")
-
-
-def _summary_ctx(mode: str, campaign, org: Org | None) -> dict:
-    """Status counts over the whole scope (not the filters) and, for a unit, its quota."""
-    base = scope_stmt(current_user, campaign, org_id=org.id if org else None)
-    ctx = dict(counts=status_counts(base), quota=None)
-    if mode == "unit" and org is not None and campaign is not None:
-        ctx["quota"] = ops.quota_info(campaign.id, org.id)
-    return ctx
-
-
-def _linker(endpoint: str, list_args: dict, filters=None):
-    """link(**overrides) -> list URL keeping the unit and filters; link(fresh=True, ...)
-    drops the filters (used by the status counts)."""
-    def link(fresh: bool = False, **overrides):
-        args = dict(list_args)
-        if filters is not None and not fresh:
-            args.update(filters.args(**overrides))
-        else:
-            args.update({k: v for k, v in overrides.items() if v not in (None, "")})
-        return url_for(endpoint, **args)
-    return link
-
-
-def _list_ctx(mode: str, org: Org | None, orgs: list[Org]) -> dict:
-    campaign = viewed_campaign()
+def _unit_context(work: Work | None = None, orgs: list[Org] | None = None) -> QueueContext:
+    """The unit list's context: the work's channel, or the unit picked with ?org=."""
+    if work is not None:
+        campaign, org = work.campaign, work.channel
+        several = len(current_user.org_ids_for(R.UNIT_ADMIN)) > 1
+    else:
+        campaign = viewed_campaign()
+        org = _selected_org(orgs)
+        several = len(orgs) > 1
     settings = WorksSettings(campaign)
-    stmt = scope_stmt(current_user, campaign, org_id=org.id if org else None)
-    stmt, filters = filter_works(stmt, request.args)
-    page = paginate(stmt, filters.page)
-    filters.page = page.page
-    endpoint = "works.unit_list" if mode == "unit" else "works.admin_list"
-    extra = {"org": org.id} if (mode == "unit" and org is not None and len(orgs) > 1) else {}
-    ctx = dict(
-        mode=mode, campaign=campaign, settings=settings, org=org, orgs=orgs,
-        page=page, filters=filters, list_endpoint=endpoint, list_args=extra,
-        link=_linker(endpoint, extra, filters),
-        export_url=url_for("works.unit_export" if mode == "unit" else "works.admin_export",
-                           **{**extra, **filters.args(page=1)}),
-        status_choices=STATUS_CHOICES, sorts=SORTS, badge=_status_badge,
-        next_url=url_for(endpoint, **extra, **filters.args()),
-        channels=ops.recommender_units() if mode == "admin" else [],
-        assign_url=_url_or_none("works.admin_assign") if mode == "admin" else None,
-        **_summary_ctx(mode, campaign, org), **_base_ctx())
-    return ctx
+    return QueueContext(
+        current_user, campaign, org, can_decide=settings.review_window().open,
+        extra={"settings": settings, "orgs": orgs or [],
+               "list_url_args": {"org": org.id} if several else {}})
 
 
-def _row_response(work: Work, mode: str, status: int = 200, **extra):
-    """HTMX: the re-rendered row plus the status counts (out of band)."""
-    org = work.channel if mode == "unit" else None
-    ctx = dict(w=work, mode=mode, badge=_status_badge,
-               assign_url=_url_or_none("works.admin_assign") if mode == "admin" else None,
-               next_url=_safe_next(url_for("works.unit_list" if mode == "unit"
-                                           else "works.admin_list")),
-               **_base_ctx(), **extra)
-    body = render_block(ROW_TEMPLATE, "row", **ctx)
-    summary = _summary_ctx(mode, work.campaign, org)
-    list_args = ({"org": org.id} if org is not None
-                 and len(current_user.org_ids_for(R.UNIT_ADMIN)) > 1 else {})
-    endpoint = "works.unit_list" if mode == "unit" else "works.admin_list"
-    body += render_block(LIST_TEMPLATE, "summary", oob=True, mode=mode, org=org,
-                         link=_linker(endpoint, list_args), status_choices=STATUS_CHOICES,
-                         **summary)
-    resp = make_response(body, status)
-    resp.vary.add("HX-Request")
-    return resp
+def _admin_context(work: Work | None = None) -> QueueContext:
+    campaign = work.campaign if work is not None else viewed_campaign()
+    return QueueContext(current_user, campaign, None, can_decide=True,
+                        extra={"settings": WorksSettings(campaign)})
 
 
-def _detail_ctx(work: Work, **extra) -> dict:
+def _page_extra(page) -> dict:
+    """Quota meter (unit list), deadline banner and labels for the list and its rows."""
+    ctx = page.ctx
+    settings = ctx.extra["settings"]
+    extra = dict(mode="unit" if page.queue is UNIT_QUEUE else "admin", campaign=ctx.campaign,
+                 settings=settings, org=ctx.org, orgs=ctx.extra.get("orgs", []),
+                 state_labels=STATE_LABELS, badges=BADGES, deadline=_deadline(settings),
+                 quota=None)
+    if page.queue is UNIT_QUEUE and ctx.org is not None and ctx.campaign is not None:
+        extra["quota"] = ops.quota_info(ctx.campaign.id, ctx.org.id)
+    export = "works.unit_export" if page.queue is UNIT_QUEUE else "works.admin_export"
+    extra["export_url"] = url_for(export, **ctx.extra.get("list_url_args", {}),
+                                  **page.args.query(page=None, per_page=None))
+    return extra
+
+
+def _detail_ctx(work: Work) -> dict:
     from .operations.apply import work_files  # written by the applicant-side module
 
-    history = WORK_FLOW.history(work)
-    ctx = dict(
-        work=work, settings=settings_of(work), files=work_files(work), history=history,
+    return dict(
+        work=work, settings=settings_of(work), files=work_files(work),
+        history=WORK_FLOW.history(work),
         action_labels={a: t.label for a, t in WORK_FLOW.transitions.items()},
-        badge=_status_badge, next_url=_safe_next(url_for("works.review_detail", work_id=work.id)),
-        assign_url=(_url_or_none("works.admin_assign_work", work_id=work.id)
-                    if current_user.is_platform_admin else None),
-        back_url=_back_url(), **_base_ctx())
-    ctx.update(extra)
-    return ctx
+        badges=BADGES, state_labels=STATE_LABELS,
+        assign_url=(url_for("works.admin_assign_work", work_id=work.id)
+                    if current_user.is_platform_admin else None))
 
 
-def _back_url() -> str:
-    if current_user.org_ids_for(R.UNIT_ADMIN):
-        default = url_for("works.unit_list")
-    else:
-        default = url_for("works.admin_list")
-    nxt = _safe_next(default)
-    # "next" on a detail page points back at the list it came from.
-    return nxt if "/review" not in nxt else default
+def _op(fn):
+    return lambda work, user, comment: fn(work, user)
 
 
-def _respond(work: Work, ctx: str, status: int = 200, **extra):
-    """HTMX answer for an action: the row (list) or the review block (detail)."""
-    if ctx in ("unit", "admin"):
-        return _row_response(work, ctx, status=status, **extra)
-    return render(DETAIL_TEMPLATE, block="review", status=status, **_detail_ctx(work, **extra))
+OPERATIONS = {
+    "recommend": _op(ops.recommend),
+    "return": lambda work, user, comment: ops.return_work(work, user, comment),
+    "unrecommend": _op(ops.unrecommend),
+    "unreturn": _op(ops.unreturn),
+}
+NOTICES = {
+    "recommend": "已推荐作品《{title}》。",
+    "return": "已将作品《{title}》退回修改。",
+    "unrecommend": "已撤销推荐作品《{title}》，作品回到待推荐。",
+    "unreturn": "已撤销退回，作品《{title}》回到待推荐。",
+}
+ENDPOINTS = {"recommend": "works.recommend", "return": "works.return_work",
+             "unrecommend": "works.unrecommend", "unreturn": "works.unreturn",
+             "assign": "works.admin_assign_work"}
+
+_VIEWS_COMMON = dict(
+    list_template=LIST_TEMPLATE, row_template=ROW_TEMPLATE, detail_template=DETAIL_TEMPLATE,
+    operations=OPERATIONS, detail_context=_detail_ctx, page_context=_page_extra,
+    notices=NOTICES, title=lambda w: w.display_title, action_endpoints=ENDPOINTS,
+    row_endpoint="works.review_row", id_arg="work_id", row_id_prefix="work-row-")
+
+UNIT_VIEWS = QueueViews(UNIT_QUEUE, context=lambda w: _unit_context(w),
+                        bulk_endpoint="works.unit_bulk", **_VIEWS_COMMON)
+ADMIN_VIEWS = QueueViews(ADMIN_QUEUE, context=lambda w: _admin_context(w), **_VIEWS_COMMON)
 
 
-def _after_action(work_id: int, ctx: str, message: str, category: str, status: int = 200,
-                  **extra):
-    work = db.session.get(Work, work_id)
-    if is_fragment():
-        key = "row_notice" if category == "success" else "row_error"
-        return _respond(work, ctx, status=status, **{key: message}, **extra)
-    flash(message, category)
-    return redirect_to(_safe_next(url_for("works.review_detail", work_id=work_id)))
+def _views_for(work: Work) -> QueueViews:
+    """Decisions and detail pages use the unit's list when the viewer reviews the
+    work, the admin's list otherwise."""
+    return UNIT_VIEWS if work.can_review(current_user) else ADMIN_VIEWS
 
 
-# --- unit admin list -----------------------------------------------------------------
+# --- lists -----------------------------------------------------------------------------------
 @bp.get("/unit/")
 @login_required
 def unit_list():
@@ -238,99 +195,87 @@ def unit_list():
         if current_user.is_platform_admin:
             return redirect(url_for("works.admin_list"))
         abort(404)
-    org = _selected_org(orgs)
-    return render(LIST_TEMPLATE, block="results", **_list_ctx("unit", org, orgs))
+    return UNIT_VIEWS.list_page(_unit_context(orgs=orgs),
+                                clear_selection=session.pop("queue_clear", None))
 
 
 @bp.get("/admin/")
 @platform_admin_required
 def admin_list():
-    return render(LIST_TEMPLATE, block="results", **_list_ctx("admin", None, []))
+    return ADMIN_VIEWS.list_page(_admin_context(),
+                                 clear_selection=session.pop("queue_clear", None))
 
 
-# --- detail / row --------------------------------------------------------------------
+# --- detail / row --------------------------------------------------------------------------
 @bp.get("/<int:work_id>/review")
 @login_required
 def review_detail(work_id: int):
     work = _visible_or_404(work_id)
-    return render(DETAIL_TEMPLATE, **_detail_ctx(work))
+    return _views_for(work).detail(work)
 
 
 @bp.get("/<int:work_id>/review/row")
 @login_required
 def review_row(work_id: int):
-    """HTMX 取消: the row / review block without the comment box."""
+    """HTMX 取消: the row / review panel without the comment box."""
     work = _visible_or_404(work_id)
-    ctx = _ctx()
-    if not is_fragment():
-        return redirect(_safe_next(url_for("works.review_detail", work_id=work.id)))
-    return _respond(work, ctx)
+    return _views_for(work).row(work)
 
 
-# --- decisions -----------------------------------------------------------------------
+# --- decisions -----------------------------------------------------------------------------
 @bp.post("/<int:work_id>/recommend")
 @login_required
 def recommend(work_id: int):
-    work = _reviewable_or_404(work_id)
-    ctx = _ctx()
-    title = work.display_title
-    try:
-        ops.recommend(work, current_user)
-    except OperationError as e:
-        return _after_action(work_id, ctx, e.message, "error", status=409)
-    return _after_action(work_id, ctx, f"已推荐作品《{title}》。", "success")
+    return UNIT_VIEWS.decide(_reviewable_or_404(work_id), "recommend")
 
 
 @bp.route("/<int:work_id>/return", methods=["GET", "POST"])
 @login_required
 def return_work(work_id: int):
     work = _reviewable_or_404(work_id)
-    ctx = _ctx()
     if request.method == "GET":
-        try:
-            WORK_FLOW.check(work, "return", current_user, comment="-")
-        except TransitionError as e:  # e.g. already recommended in another tab
-            if is_fragment():
-                return _respond(work, ctx, status=409, row_error=e.message)
-            return render(DETAIL_TEMPLATE, status=409, **_detail_ctx(work, row_error=e.message))
-        if is_fragment():
-            return _respond(work, ctx, return_box=True)
-        return render(DETAIL_TEMPLATE, **_detail_ctx(work, return_box=True))
-    comment = request.form.get("comment", "")
-    title = work.display_title
-    try:
-        ops.return_work(work, current_user, comment)
-    except OperationError as e:
-        work = db.session.get(Work, work_id)
-        if e.field == "comment":
-            box = dict(return_box=True, comment_error=e.message, comment_value=comment)
-            if is_fragment():
-                return _respond(work, ctx, status=422, **box)
-            return render(DETAIL_TEMPLATE, status=422, **_detail_ctx(work, **box))
-        return _after_action(work_id, ctx, e.message, "error", status=409)
-    return _after_action(work_id, ctx, f"已将作品《{title}》退回修改。", "success")
+        return UNIT_VIEWS.open_comment(work, "return")
+    return UNIT_VIEWS.decide(work, "return")
+
+
+@bp.post("/<int:work_id>/unrecommend")
+@login_required
+def unrecommend(work_id: int):
+    return UNIT_VIEWS.decide(_reviewable_or_404(work_id), "unrecommend")
+
+
+@bp.post("/<int:work_id>/unreturn")
+@login_required
+def unreturn(work_id: int):
+    return UNIT_VIEWS.decide(_reviewable_or_404(work_id), "unreturn")
+
+
+@bp.post("/unit/bulk")
+@role_required(R.UNIT_ADMIN)
+def unit_bulk():
+    orgs = _unit_orgs(current_user)
+    if not orgs:
+        abort(404)
+    ctx = _unit_context(orgs=orgs)
+    return UNIT_VIEWS.bulk(ctx, request.form.get("action") or "recommend", CONFIRM_TEMPLATE)
 
 
 @bp.post("/unit/bulk-recommend")
 @role_required(R.UNIT_ADMIN)
 def bulk_recommend():
-    default = url_for("works.unit_list")
-    ids = request.form.getlist("work_ids")
-    if not ids:
-        flash("请先勾选要推荐的作品。", "warning")
-        return redirect_to(_safe_next(default))
-    result = ops.bulk_recommend(ids, current_user)
-    if result.done and not result.refused:
-        category = "success"
-    elif result.done:
-        category = "warning"
-    else:
-        category = "error"
-    flash(result.message, category)
-    return redirect_to(_safe_next(default))
+    """The same bulk 推荐 (older field name ``work_ids``), confirmed like any bulk."""
+    from werkzeug.datastructures import MultiDict
+
+    orgs = _unit_orgs(current_user)
+    if not orgs:
+        abort(404)
+    ctx = _unit_context(orgs=orgs)
+    form = MultiDict(request.form)
+    form.setlist("ids", request.form.getlist("ids") or request.form.getlist("work_ids"))
+    return UNIT_VIEWS.bulk(ctx, "recommend", CONFIRM_TEMPLATE, form=form)
 
 
-# --- exports -------------------------------------------------------------------------
+# --- exports ---------------------------------------------------------------------------------
 EXPORT_HEADER = [
     "编号", "作品名称", "作品类型", "作品分类", "作品简介", "作者姓名", "申报单位", "单位地址",
     "联系人", "联系电话", "电子邮箱", "职务/职称", "申报单位类型", "推荐渠道", "亮点总结",
@@ -366,8 +311,10 @@ def _media_text(items) -> str:
     return "\n".join(parts)
 
 
-def _export(stmt, filename: str):
+def _export(queue, ctx, filename: str):
     """Every field of the filtered works, streamed (constant memory in the row count)."""
+    args = queue.parse(request.args, ctx)
+    stmt = select(Work).where(*queue.where(ctx, args)).order_by(*queue.order_by(args))
     ids = list(db.session.scalars(stmt.with_only_columns(Work.id).order_by(None)))
     files = _file_names(ids)
 
@@ -394,17 +341,14 @@ def unit_export():
     orgs = _unit_orgs(current_user)
     if not orgs:
         abort(404)
-    org = _selected_org(orgs)
-    stmt, _ = filter_works(scope_stmt(current_user, viewed_campaign(), org_id=org.id),
-                           request.args)
-    return _export(stmt, f"{org.name}_推荐作品列表.xlsx")
+    ctx = _unit_context(orgs=orgs)
+    return _export(UNIT_QUEUE, ctx, f"{ctx.org.name}_推荐作品列表.xlsx")
 
 
 @bp.get("/admin/export.xlsx")
 @platform_admin_required
 def admin_export():
-    stmt, _ = filter_works(scope_stmt(current_user, viewed_campaign()), request.args)
-    return _export(stmt, "全部作品列表.xlsx")
+    return _export(ADMIN_QUEUE, _admin_context(), "全部作品列表.xlsx")
 
 
 # --- quotas --------------------------------------------------------------------------

@@ -27,6 +27,9 @@ DEFAULTS: dict = {
     # Submission window, Beijing time, "YYYY-MM-DD HH:MM" (empty = open-ended).
     "window_open": "2026-01-01 00:00",
     "window_close": "2026-12-31 23:59",
+    # 推荐截止: after it recommender units can no longer recommend, return or undo
+    # (empty = no separate review deadline; the seed names none).
+    "review_close": "",
     "work_types": ["科普图书", "科普文章", "科普视频", "科普动漫", "科普演讲稿", "科普游戏", "科普展品", "其他"],
     "categories": ["前沿科技", "健康生活", "生态环境", "应急安全", "科学文化", "乡村振兴", "数字素养", "其他"],
     "limits": {
@@ -81,6 +84,22 @@ class WorksSettings(EditionSettings):
     DEFAULTS = DEFAULTS
     NOT_YET = "作品征集将于 {open} 开始，请届时提交"
     CLOSED = "作品征集已于 {close} 截止，不能再提交或修改作品"
+
+    @property
+    def review_close_at(self):
+        try:
+            return parse_local(self.data.get("review_close"))
+        except ValueError:
+            return None
+
+    def review_window(self, now=None) -> WindowState:
+        """Recommender units decide until ``review_close`` (if one is set)."""
+        from ..timeutil import fmt, utcnow
+
+        closes = self.review_close_at
+        if closes is not None and (now or utcnow()) > closes:
+            return WindowState(False, f"推荐审核已于 {fmt(closes)} 截止，不能再推荐、退回或撤销")
+        return WindowState(True, "")
 
     @property
     def rubric(self) -> list[dict]:

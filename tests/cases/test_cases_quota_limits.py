@@ -26,7 +26,7 @@ def test_fourth_in_one_category_refused_with_message(cc, client, auth):
     fourth = cc.make_case(name="第四个")
     auth.login_as(cc.case_admin)
     r = client.post(f"/cases/unit/cases/{fourth.id}/recommend", headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     html = r.get_data(as_text=True)
     assert "本单位“科普活动服务”类已推荐3个案例，已达上限（每类不超过3个）" in html
     assert status_of(fourth.id) == "submitted"
@@ -43,7 +43,7 @@ def test_no_js_quota_refusal_shows_message_on_page(cc, client, auth):
     fourth = cc.make_case(name="第四个")
     auth.login_as(cc.case_admin)
     r = client.post(f"/cases/unit/cases/{fourth.id}/recommend")
-    assert r.status_code == 422
+    assert r.status_code == 409
     html = r.get_data(as_text=True)
     assert "<html" in html and "已达上限（每类不超过3个）" in html
 

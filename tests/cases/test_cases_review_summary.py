@@ -82,10 +82,10 @@ def test_scan_upload_finalises_and_locks(cc, client, auth):
     assert {"finalise", "scan_upload"} <= actions
     # locked: no more unit actions
     r = client.post(f"/cases/unit/cases/{c.id}/recommend", headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert "本单位已上传盖章汇总表，推荐结果已锁定；如需修改请联系平台管理员解锁" in r.get_data(as_text=True)
     r = client.post(f"/cases/unit/cases/{a.id}/return", data={"comment": "改"}, headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert reload(Case, a.id).status == "finalised"
     # uploading again is refused
     r = upload_scan(cc, client)

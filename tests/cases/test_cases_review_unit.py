@@ -49,7 +49,7 @@ def test_search_and_filters(cc, client, auth):
     # HTMX active search returns only the results block
     r = client.get("/cases/unit/?q=表演", headers=HX)
     frag = r.get_data(as_text=True)
-    assert 'id="case-results"' in frag and "<html" not in frag
+    assert 'id="queue-results"' in frag and "<html" not in frag
     assert r.headers.get("Vary") and "HX-Request" in r.headers["Vary"]
 
 
@@ -104,7 +104,8 @@ def test_recommend_inline_htmx_swaps_row_and_meter(cc, client, auth):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert f'id="case-row-{case.id}"' in html
-    assert 'id="quota-meter" aria-labelledby="quota-meter-title" hx-swap-oob="true"' in html
+    assert 'id="queue-summary" class="queue-summary case-summary" hx-swap-oob="true"' in html
+    assert 'id="quota-meter"' in html
     assert re.search(r"已推荐\s*<strong>1</strong>\s*/\s*3", html)
     c = reload(case.id)
     assert c.status == "recommended" and c.recommended_at is not None
@@ -115,15 +116,13 @@ def test_recommend_inline_htmx_swaps_row_and_meter(cc, client, auth):
 def test_recommend_without_js_redirects(cc, client, auth):
     case = cc.make_case()
     auth.login_as(cc.case_admin)
-    r = client.post(f"/cases/unit/cases/{case.id}/recommend",
-                    data={"next": "/cases/unit/?q=流动"})
+    r = client.post(f"/cases/unit/cases/{case.id}/recommend", data={"qs": "q=流动"})
     assert r.status_code == 303
-    assert r.headers["Location"].endswith("/cases/unit/?q=%E6%B5%81%E5%8A%A8") or \
-        "q=" in r.headers["Location"]
-    # an outside next is ignored
+    assert r.headers["Location"].endswith("/cases/unit/?q=%E6%B5%81%E5%8A%A8")
+    # the list URL is rebuilt from validated arguments: an outside URL cannot get in
     case2 = cc.make_case(name="第二个")
     r = client.post(f"/cases/unit/cases/{case2.id}/recommend",
-                    data={"next": "https://evil.example/x"})
+                    data={"qs": "https://evil.example/x", "next": "https://evil.example/x"})
     assert r.status_code == 303 and "evil" not in r.headers["Location"]
 
 
@@ -177,7 +176,7 @@ def test_wrong_state_refused(cc, client, auth):
     case = cc.make_case(status="returned")
     auth.login_as(cc.case_admin)
     r = client.post(f"/cases/unit/cases/{case.id}/recommend", headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert "不能执行" in r.get_data(as_text=True)
     assert reload(case.id).status == "returned"
 
@@ -189,11 +188,11 @@ def test_window_closed_refuses_unit_actions(cc, client, auth):
     db.session.commit()
     auth.login_as(cc.case_admin)
     r = client.post(f"/cases/unit/cases/{case.id}/recommend", headers=HX)
-    assert r.status_code == 422 and "截止" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "截止" in r.get_data(as_text=True)
     r = client.post(f"/cases/unit/cases/{case.id}/return", data={"comment": "x"}, headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     r = client.post(f"/cases/unit/cases/{rec.id}/unrecommend", headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert reload(case.id).status == "submitted"
     assert reload(rec.id).status == "recommended"
     html = client.get("/cases/unit/").get_data(as_text=True)
@@ -209,10 +208,10 @@ def test_locked_unit_refuses_actions_and_shows_notice(cc, client, auth):
     db.session.commit()
     auth.login_as(cc.case_admin)
     r = client.post(f"/cases/unit/cases/{pending.id}/recommend", headers=HX)
-    assert r.status_code == 422
+    assert r.status_code == 409
     assert "推荐结果已锁定" in r.get_data(as_text=True)
     r = client.post(f"/cases/unit/cases/{pending.id}/return", data={"comment": "x"})
-    assert r.status_code == 422 and "推荐结果已锁定" in r.get_data(as_text=True)
+    assert r.status_code == 409 and "推荐结果已锁定" in r.get_data(as_text=True)
     assert reload(pending.id).status == "submitted"
     assert reload(rec.id).status == "finalised"
     html = client.get("/cases/unit/").get_data(as_text=True)

@@ -136,7 +136,8 @@ def meter(page: Page, label: str):
 def recommend(page: Page, name: str):
     r = row(page, name)
     r.get_by_role("button", name="推荐", exact=True).click()
-    expect(r.get_by_role("status")).to_have_text("已推荐")
+    expect(r.get_by_role("status")).to_contain_text("已推荐“")
+    expect(r.get_by_role("button", name="撤销推荐")).to_be_visible()
     expect(r.locator(".badge")).to_have_text("已推荐")
 
 

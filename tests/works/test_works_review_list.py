@@ -7,7 +7,6 @@ from datetime import timedelta
 from kepu.extensions import db
 from kepu.orgs.models import Org
 from kepu.timeutil import utcnow
-from kepu.works.queries import filter_works, paginate, scope_stmt
 
 HX = {"HX-Request": "true"}
 
@@ -41,8 +40,9 @@ def test_unit_admin_sees_only_own_non_draft_works(client, auth, wc):
     assert "外单位作品" not in html and "本单位草稿" not in html
     assert "北京市科学技术协会" in html
     # the counts at the top
-    assert re.search(r'review-count-num">1</span> 待推荐', html)
-    assert re.search(r'review-count-num">1</span> 退回修改', html)
+    assert re.search(r'待推荐 <span class="queue-count">1</span>', html)
+    assert re.search(r'退回修改 <span class="queue-count">1</span>', html)
+    assert re.search(r'全部 <span class="queue-count">2</span>', html)
     # quota meter: unlimited by default
     assert "已推荐 0 / 不限" in html
     # inline actions only on the pending row
@@ -83,7 +83,7 @@ def test_platform_admin_list_sees_all_non_draft(client, auth, wc):
     assert "/recommend" not in html
     # the bulk form posts the selected ids to expert assignment
     assert 'action="/works/admin/assign"' in html
-    assert 'name="work_ids"' in html
+    assert 'name="ids" value=' in html  # the 完成推荐 row can be ticked
     # filter by recommender unit
     html = client.get(f"/works/admin/?channel={wc.other_unit.id}").get_data(as_text=True)
     assert titles(html) == ["乙作品"]
@@ -120,9 +120,11 @@ def test_search_filters_and_sort(client, auth, wc):
     assert get("unit=协和") == ["健康饮食"]
     assert get("sort=status&order=asc") == ["Quantum 入门", "健康饮食", "QUANTUM 进阶"]
     assert get("sort=title&order=asc")[0] == "QUANTUM 进阶"
-    # a unit admin cannot widen the scope with channel=
+    # a unit admin cannot widen the scope with channel= (not a filter of its list)
     wc.make_work(title="外单位", channel=wc.other_unit)
-    assert get(f"channel={wc.other_unit.id}") == []
+    assert "外单位" not in get(f"channel={wc.other_unit.id}")
+    # bad values are ignored, never an error
+    assert get("page=abc&per_page=7&sort=x&order=up") == get("")
 
 
 def test_pagination(client, auth, wc):
@@ -130,9 +132,13 @@ def test_pagination(client, auth, wc):
         wc.make_work(title=f"作品{i:02d}", with_files=False)
     auth.login_as(wc.unit_admin)
     html = client.get("/works/unit/?sort=title&order=asc").get_data(as_text=True)
-    assert len(titles(html)) == 20 and "第 1 / 2 页" in html
-    assert "共 23 件作品" in html
-    assert "下一页" in html and "page=2" in html
+    assert len(titles(html)) == 20 and "共 2 页" in html
+    assert "共 <strong>23</strong> 件" in html and "第 1–20 件" in html
+    assert "下一页" in html and 'href="/works/unit/?sort=title&amp;page=2"' in html
+    assert 'aria-current="page">1</span>' in html and 'aria-label="第 2 页">2</a>' in html
+    # page size 50 shows all 23
+    html = client.get("/works/unit/?sort=title&per_page=50").get_data(as_text=True)
+    assert len(titles(html)) == 23 and "共 2 页" not in html
     html = client.get("/works/unit/?sort=title&order=asc&page=2").get_data(as_text=True)
     assert titles(html) == ["作品20", "作品21", "作品22"]
     # past the end shows the last page
@@ -147,33 +153,40 @@ def test_active_search_returns_only_results_block(client, auth, wc):
     r = client.get("/works/unit/?q=量子", headers=HX)
     html = r.get_data(as_text=True)
     assert r.status_code == 200
-    assert html.lstrip().startswith('<div id="review-results">')
+    assert html.lstrip().startswith('<div id="queue-results"')
     assert "<html" not in html and 'name="q"' not in html
     assert titles(html) == ["量子"]
     assert "HX-Request" in r.headers.get("Vary", "")
     # the full page has the active-search form kept in sync with the URL
     full = client.get("/works/unit/?q=量子").get_data(as_text=True)
     assert 'hx-push-url="true"' in full and 'value="量子"' in full
-    assert "input changed delay:300ms" in full
+    assert 'hx-trigger="input changed delay:300ms, search"' in full
+    # no trigger listens to the whole form (an unparsable "from:" did, and wiped rows)
+    assert "from:" not in full
 
 
-def test_queries_api_scope(app, wc):
+def test_queue_api_scope(app, wc):
+    from kepu.review_queue import QueueContext
+    from kepu.works.queues import ADMIN_QUEUE, UNIT_QUEUE
+
     wc.make_work(title="甲")
     wc.make_work(title="乙", channel=wc.other_unit)
     wc.make_work(title="丙", status="draft")
 
-    def run(user, **kw):
-        stmt, f = filter_works(scope_stmt(user, wc.campaign, **kw), {"sort": "title", "order": "asc"})
-        return [w.title for w in paginate(stmt, f.page).items]
+    def run(queue, org=None, **args):
+        ctx = QueueContext(wc.admin, wc.campaign, org)
+        with app.test_request_context():
+            page = queue.page(ctx, {"sort": "title", "order": "asc", **args})
+        return [w.title for w in page.items]
 
-    assert run(wc.unit_admin) == ["甲"]
-    assert run(wc.other_unit_admin) == ["乙"]
-    assert run(wc.applicant) == []
-    assert sorted(run(wc.admin)) == ["乙", "甲"]
-    assert run(wc.unit_admin, org_id=wc.other_unit.id) == []
-    stmt, f = filter_works(scope_stmt(wc.admin, wc.campaign), {"q": "甲", "page": "x"})
-    assert f.q == "甲" and f.page == 1 and f.args() == {"q": "甲"}
-    assert f.args(page=3) == {"q": "甲", "page": 3}
+    assert run(UNIT_QUEUE, wc.unit) == ["甲"]
+    assert run(UNIT_QUEUE, wc.other_unit) == ["乙"]
+    assert run(UNIT_QUEUE, None) == []
+    assert sorted(run(ADMIN_QUEUE)) == ["乙", "甲"]
+    args = ADMIN_QUEUE.parse({"q": " 甲  ", "page": "x", "per_page": "50"},
+                             QueueContext(wc.admin, wc.campaign))
+    assert args.q == "甲" and args.page == 1 and args.query() == {"q": "甲", "per_page": "50"}
+    assert args.query(page=3) == {"q": "甲", "page": "3", "per_page": "50"}
 
 
 def test_detail_scope(client, auth, wc):

@@ -82,8 +82,9 @@ def test_bulk_never_exceeds_quota(client, auth, wc, sms_outbox):
     wc.make_work(status="recommended", with_files=False)
     works = [wc.make_work(title=f"批量{i}", with_files=False) for i in range(4)]
     auth.login_as(wc.unit_admin)
-    r = client.post("/works/unit/bulk-recommend",
-                    data={"work_ids": [w.id for w in works]}, follow_redirects=True)
+    r = client.post("/works/unit/bulk",
+                    data={"ids": [w.id for w in works], "action": "recommend",
+                          "confirmed": "1"}, follow_redirects=True)
     html = r.get_data(as_text=True)
     assert "已推荐 2 件；未推荐 2 件" in html
     assert html.count("已达到本单位推荐限额（3件）") >= 2

@@ -115,11 +115,12 @@ def _apply(case: Case, action: str, user, comment: str | None = None, data=None)
                              code=e.code) from None
 
 
-def _apply_in_unlocked_unit(case: Case, action: str, user, comment: str | None = None) -> None:
+def _apply_in_unlocked_unit(case: Case, action: str, user, comment: str | None = None,
+                            data: dict | None = None) -> None:
     """The transition, serialised on the unit row; refused when the unit was locked
     meanwhile (re-read inside the write transaction: a scan upload may have won)."""
     lock_row(Org, case.org_id)
-    _apply(case, action, user, comment=comment)
+    _apply(case, action, user, comment=comment, data=data)
     if is_locked(case.campaign_id, case.org_id):
         db.session.rollback()
         raise OperationError(LOCKED_MESSAGE, code="locked")
@@ -183,7 +184,10 @@ def return_case(case: Case, user, comment: str | None) -> None:
                              code="comment_too_long")
     _require_unit_action(case)
     try:
-        _apply_in_unlocked_unit(case, "return", user, comment=comment)
+        _apply_in_unlocked_unit(case, "return", user, comment=comment,
+                                data={"version": case.version,
+                                      "recommended_at": case.recommended_at.isoformat()
+                                      if case.recommended_at else None})
         now = utcnow()
         case.return_comment = comment
         case.recommended_at = None
@@ -205,6 +209,30 @@ def unrecommend(case: Case, user) -> None:
         case.recommended_at = None
         case.selected = False
         case.selected_at = None
+        case.updated_at = utcnow()
+        db.session.commit()
+    except OperationalError as e:
+        raise _conflict(e) from None
+
+
+def unreturn(case: Case, user) -> None:
+    """撤销退回: back to 待推荐 right after a return, only while the implementing unit has
+    not changed the case since (its version is the one recorded with the return). A case
+    returned from 已推荐 goes back to 待推荐: its quota slot must be taken again."""
+    from ...workflow import AuditLog
+
+    if not case.can_review(user):
+        raise OperationError("无权执行此操作", code="forbidden")
+    _require_unit_action(case)
+    last = db.session.scalar(
+        select(AuditLog).where(AuditLog.entity_type == "case", AuditLog.entity_id == case.id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1))
+    if (last is None or last.action != "return"
+            or (last.data or {}).get("version") != case.version):
+        raise OperationError("实施单位已修改或重新提交该案例，不能再撤销退回", code="changed")
+    try:
+        _apply_in_unlocked_unit(case, "unreturn", user)
+        case.return_comment = ""
         case.updated_at = utcnow()
         db.session.commit()
     except OperationalError as e:

@@ -28,7 +28,7 @@ from ...timeutil import utcnow
 from ...workflow import TransitionError, audit, lock_row
 from ..flow import WORK_FLOW
 from ..models import IN_REVIEW, RECOMMENDED, REVIEWED, Work, WorkUnitQuota
-from .common import OperationError, notify
+from .common import OperationError, notify, settings_of
 
 #: States that use up a unit's quota (a recommended work stays counted in expert review).
 COUNTED_STATES = (RECOMMENDED, IN_REVIEW, REVIEWED)
@@ -72,7 +72,15 @@ class QuotaInfo:
 
 
 def quota_info(campaign_id: int, org_id: int) -> QuotaInfo:
-    return QuotaInfo(recommended_count(campaign_id, org_id), quota_of(campaign_id, org_id))
+    """Used and cap of one unit, in one statement (the review list shows it)."""
+    used = (select(func.count(Work.id)).where(
+        Work.campaign_id == campaign_id, Work.channel_id == org_id,
+        Work.status.in_(COUNTED_STATES)).scalar_subquery())
+    cap = (select(WorkUnitQuota.quota).where(
+        WorkUnitQuota.campaign_id == campaign_id, WorkUnitQuota.org_id == org_id)
+        .limit(1).scalar_subquery())
+    row = db.session.execute(select(used, cap)).one()
+    return QuotaInfo(row[0] or 0, row[1])
 
 
 def quota_message(quota: int) -> str:
@@ -85,7 +93,7 @@ def recommender_units(q: str = "") -> list[Org]:
         select(Grant.org_id).where(Grant.role == R.UNIT_ADMIN, Grant.org_id.is_not(None))))
         .order_by(Org.name, Org.id))
     if q:
-        from ..queries import escape_like
+        from ...review_queue import escape_like
 
         stmt = stmt.where(func.lower(Org.name).like("%" + escape_like(q.lower()) + "%",
                                                     escape="\\"))
@@ -161,11 +169,22 @@ def _busy() -> OperationError:
     return OperationError("系统繁忙，该作品未能处理，请稍后重试", code="busy")
 
 
-def recommend(work: Work, user, *, send_sms: bool = True) -> Work:
-    """推荐: pending → recommended within the unit's quota. Commits, then SMS."""
+def _require_review_window(work: Work) -> None:
+    state = settings_of(work).review_window()
+    if not state.open:
+        raise OperationError(state.message, code="window_closed")
+
+
+def _require_reviewer(work: Work, user) -> None:
     if not work.can_review(user):
         raise OperationError("您不是该作品推荐渠道的推荐单位管理员，不能处理此作品",
                              code="forbidden")
+
+
+def recommend(work: Work, user, *, send_sms: bool = True) -> Work:
+    """推荐: pending → recommended within the unit's quota. Commits, then SMS."""
+    _require_reviewer(work, user)
+    _require_review_window(work)
     campaign_id, channel_id = work.campaign_id, work.channel_id
     try:
         WORK_FLOW.check(work, "recommend", user)
@@ -190,16 +209,17 @@ def recommend(work: Work, user, *, send_sms: bool = True) -> Work:
 def return_work(work: Work, user, comment: str | None) -> Work:
     """退回修改: pending → returned with a required comment. Commits, then SMS."""
     comment = (comment or "").strip()
-    if not work.can_review(user):
-        raise OperationError("您不是该作品推荐渠道的推荐单位管理员，不能处理此作品",
-                             code="forbidden")
+    _require_reviewer(work, user)
     if not comment:
         raise OperationError("请填写退回意见", field="comment", code="comment_required")
     if len(comment) > RETURN_COMMENT_MAX:
         raise OperationError(f"退回意见不能超过{RETURN_COMMENT_MAX}字（当前{len(comment)}字）",
                              field="comment", code="too_long")
+    _require_review_window(work)
     try:
-        WORK_FLOW.apply(work, "return", user, comment=comment)
+        # The version is kept so that 撤销退回 can tell whether the applicant has
+        # touched the work since.
+        WORK_FLOW.apply(work, "return", user, comment=comment, data={"version": work.version})
         work.return_comment = comment
         db.session.commit()
     except TransitionError as e:
@@ -207,6 +227,47 @@ def return_work(work: Work, user, comment: str | None) -> Work:
     except DBAPIError:
         raise _busy() from None
     notify(work, "return")
+    return work
+
+
+def unrecommend(work: Work, user) -> Work:
+    """撤销推荐: recommended → pending, while no expert has been assigned (the quota
+    slot is freed). Audited like every transition."""
+    _require_reviewer(work, user)
+    _require_review_window(work)
+    try:
+        lock_row(Org, work.channel_id)
+        WORK_FLOW.apply(work, "unrecommend", user)
+        work.recommended_at = None
+        db.session.commit()
+    except TransitionError as e:
+        raise _refuse(e) from None
+    except DBAPIError:
+        raise _busy() from None
+    return work
+
+
+def unreturn(work: Work, user) -> Work:
+    """撤销退回: returned → pending, only while the applicant has not changed the work
+    since it was returned (its version is the one recorded with the return)."""
+    from ...workflow import AuditLog
+
+    _require_reviewer(work, user)
+    _require_review_window(work)
+    last = db.session.scalar(
+        select(AuditLog).where(AuditLog.entity_type == "work", AuditLog.entity_id == work.id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(1))
+    if (last is None or last.action != "return"
+            or (last.data or {}).get("version") != work.version):
+        raise OperationError("申报人已修改或重新提交该作品，不能再撤销退回", code="changed")
+    try:
+        WORK_FLOW.apply(work, "unreturn", user)
+        work.return_comment = ""
+        db.session.commit()
+    except TransitionError as e:
+        raise _refuse(e) from None
+    except DBAPIError:
+        raise _busy() from None
     return work
 
 
