@@ -298,7 +298,10 @@ class QueuePage:
 
     @property
     def query_string(self) -> str:
-        return self.args.query_string()
+        cached = self.__dict__.get("_qs")
+        if cached is None:
+            cached = self.__dict__["_qs"] = self.args.query_string()
+        return cached
 
     @property
     def qs_arg(self) -> str:
@@ -315,9 +318,11 @@ class QueuePage:
 
     def item_url(self, item_id: int) -> str:
         """A row's detail page, carrying the list's arguments (for 上一件 / 下一件)."""
-        qs = self.args.query_string(page=None)
-        url = self.item_pattern.replace("{id}", str(item_id))
-        return url + ("?" + qs if qs else "")
+        suffix = self.__dict__.get("_item_suffix")
+        if suffix is None:
+            qs = self.args.query_string(page=None)
+            suffix = self.__dict__["_item_suffix"] = "?" + qs if qs else ""
+        return self.item_pattern.replace("{id}", str(item_id)) + suffix
 
     def page_numbers(self, around: int = 2) -> list[int | None]:
         """[1, None, 8, 9, 10, 11, 12, None, 500]: None is an ellipsis."""
@@ -344,12 +349,21 @@ class QueuePage:
             return []
         return [a for a in self.queue.actions if a.bulk]
 
+    def eligible_count(self, action: Action) -> int:
+        """How many items of the current filter ``action`` could apply to (its states)."""
+        if self.args.status:
+            return self.total if self.args.status in action.sources else 0
+        return sum(self.counts.get(s, 0) for s in action.sources)
+
     @property
     def selectable_states(self) -> frozenset[str]:
-        out: set[str] = set()
-        for a in self.bulk_actions:
-            out |= a.sources
-        return frozenset(out)
+        cached = self.__dict__.get("_selectable")
+        if cached is None:
+            out: set[str] = set()
+            for a in self.bulk_actions:
+                out |= a.sources
+            cached = self.__dict__["_selectable"] = frozenset(out)
+        return cached
 
     def __post_init__(self):
         self._actions = {s: self.queue.actions_for(s, self.ctx) for s in self.queue.states}

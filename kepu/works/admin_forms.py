@@ -231,6 +231,7 @@ SETTING_GROUPS = (("fs-basic", "基本"), ("fs-window", "征集时间"),
                   ("rubric-fieldset", "专家评审"), ("fs-sms", "短信通知"), ("fs-help", "帮助信息"))
 _GROUP_OF_KEY = {
     "title": "fs-basic", "window_open": "fs-window", "window_close": "fs-window",
+    "review_close": "fs-window",
     "work_types": "fs-taxonomy", "categories": "fs-taxonomy",
     "work_file_extensions": "fs-files", "award_extensions": "fs-files",
     "declaration": "fs-declaration", "rubric": "rubric-fieldset",
@@ -265,6 +266,7 @@ class SettingsForm(FlaskForm):
 
     window_open = LocalDateTimeField("开始时间（北京时间）")
     window_close = LocalDateTimeField("截止时间（北京时间）")
+    review_close = LocalDateTimeField("推荐截止时间（北京时间，选填）")
 
     work_types = LinesField("作品类型", item_name="种作品类型")
     categories = LinesField("作品分类", item_name="个作品分类")
@@ -313,6 +315,7 @@ class SettingsForm(FlaskForm):
             "title": campaign.title,
             "window_open": settings.get("window_open") or "",
             "window_close": settings.get("window_close") or "",
+            "review_close": settings.get("review_close") or "",
             "work_types": settings["work_types"],
             "categories": settings["categories"],
             "work_file_extensions": settings["work_file_extensions"],
@@ -346,6 +349,11 @@ class SettingsForm(FlaskForm):
                 and not self.window_open.errors and not self.window_close.errors
                 and self.window_close.data <= self.window_open.data):
             self.window_close.errors.append("截止时间必须晚于开始时间")
+            ok = False
+        if (self.review_close.data and self.window_open.data
+                and not self.review_close.errors and not self.window_open.errors
+                and self.review_close.data <= self.window_open.data):
+            self.review_close.errors.append("推荐截止时间必须晚于征集开始时间")
             ok = False
         if not self._validate_rubric():
             ok = False
@@ -453,6 +461,7 @@ class SettingsForm(FlaskForm):
         return self.title.data.strip(), {
             "window_open": self.window_open.setting,
             "window_close": self.window_close.setting,
+            "review_close": self.review_close.setting,
             "work_types": self.work_types.items,
             "categories": self.categories.items,
             "limits": limits,

@@ -23,7 +23,7 @@ from ..settings import KIND, WorksSettings
 
 #: the setting keys an admin edits on the settings page (results_published_at is set
 #: by publishing the selection, not here)
-EDITABLE_KEYS = ("window_open", "window_close", "work_types", "categories", "limits",
+EDITABLE_KEYS = ("window_open", "window_close", "review_close", "work_types", "categories", "limits",
                  "award_extensions", "work_file_extensions", "declaration", "rubric",
                  "experts_per_work", "sms_notify", "help")
 
@@ -80,6 +80,7 @@ def check_year(year) -> int:
 def create_edition(year, title: str | None, user=None) -> Campaign:
     """Create the ``year`` edition (year unique per kind, title required)."""
     return shared.create_edition(WorksSettings, year, title, user,
+                                 shifted=("window_open", "window_close", "review_close"),
                                  cleared=("results_published_at",))
 
 
