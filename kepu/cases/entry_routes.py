@@ -242,11 +242,18 @@ def delete(case_id: int):
 @bp.get("/mine")
 @login_required
 def my_cases():
-    cases = list(db.session.scalars(
-        select(Case).where(Case.owner_id == current_user.id)
-        .order_by(Case.created_at.desc(), Case.id.desc())))
+    """我的案例 on the shared queue: search, status tabs, 需要处理, pages."""
+    from sqlalchemy import func
+
+    from ..review_queue import QueueContext
+    from .queues import MY_QUEUE
+
     campaign = current_campaign()
-    return render("cases/my_cases.html", cases=cases, campaign=campaign,
+    page = MY_QUEUE.page(QueueContext(current_user, campaign), request.args)
+    returned = db.session.scalar(select(func.count(Case.id)).where(
+        Case.owner_id == current_user.id, Case.status == RETURNED)) or 0
+    return render("cases/my_cases.html", block="results", cases=page.items, page=page,
+                  returned=returned, campaign=campaign,
                   window=window_state(campaign), labels=STATE_LABELS,
                   settings=settings_of(campaign), settings_of=settings_of,
                   unit_list_url=_unit_list_url(), DRAFT=DRAFT, RETURNED=RETURNED,

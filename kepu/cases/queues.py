@@ -2,6 +2,8 @@
 (案例推荐). Covered by ``ix_case_queue_org`` (migration e5a1c7b2d9f4)."""
 from __future__ import annotations
 
+from sqlalchemy.orm import joinedload
+
 from ..review_queue import Action, Filter, Queue, Sort
 from .flow import STATE_LABELS
 from .models import DRAFT, FINALISED, RECOMMENDED, RETURNED, SUBMITTED, Case
@@ -58,3 +60,20 @@ UNIT_QUEUE = Queue(
     actions=ACTIONS, search_label="搜索", search_placeholder="案例名称、实施单位或联系人",
     noun="个", item_label="案例", list_endpoint="cases.unit_list",
     detail_endpoint="cases.unit_detail", detail_id_arg="case_id")
+
+
+#: The implementing unit's own cases (我的案例): every edition, drafts included.
+MY_QUEUE = Queue(
+    "cases.mine", Case,
+    states={s: STATE_LABELS[s] for s in (DRAFT,) + LIST_STATES},
+    scope=lambda c: [Case.owner_id == c.user.id],
+    search=(Case.name,),
+    filters=[Filter("needs_action", "需要处理", Case.status, kind="flag",
+                    apply=lambda v, c: Case.status.in_((RETURNED, DRAFT)),
+                    all_label="全部案例")],
+    sorts=[Sort("updated", "更新时间", (Case.updated_at,)),
+           Sort("name", "案例名称", (Case.name,), default_order="asc")],
+    options=lambda: (joinedload(Case.org), joinedload(Case.campaign),),
+    search_label="案例名称", search_placeholder="输入案例名称搜索", noun="个",
+    item_label="案例", list_endpoint="cases.my_cases", detail_endpoint="cases.view",
+    detail_id_arg="case_id")

@@ -400,7 +400,9 @@ class Queue:
             raise ValueError(f"{key}: a queue needs at least one sort")
         self.default_sort = default_sort or next(iter(self.sorts))
         self.actions = list(actions)
-        self.options = tuple(options)
+        # loader options, or a callable giving them (evaluated at query time, so that
+        # declaring a queue does not configure the mappers at import)
+        self.options = options
         self.status_col = getattr(model, status_attr)
         self.search_label = search_label
         self.search_placeholder = search_placeholder
@@ -511,8 +513,9 @@ class Queue:
                .limit(args.per_page).offset((args.page - 1) * args.per_page))
         stmt = (select(m).where(m.id.in_(ids.scalar_subquery()))
                 .order_by(*self.order_by(args)))
-        if self.options:
-            stmt = stmt.options(*self.options)
+        options = self.options() if callable(self.options) else self.options
+        if options:
+            stmt = stmt.options(*options)
         return list(db.session.scalars(stmt).unique())
 
     def ids(self, ctx: QueueContext, args: QueueArgs, limit: int = BULK_MAX + 1) -> list[int]:

@@ -185,9 +185,16 @@ def autosave(work_id: int):
 @bp.get("/mine")
 @login_required
 def my_works():
+    """我的作品 on the shared queue: search, status tabs, 需要处理, pages."""
+    from ..review_queue import QueueContext
+    from .queues import MY_QUEUE
+
     campaign = current_campaign()
     window = WorksSettings(campaign).window() if campaign else None
-    return render("works/my_works.html", rows=ops.my_works(current_user), campaign=campaign,
+    page = MY_QUEUE.page(QueueContext(current_user, campaign), request.args)
+    return render("works/my_works.html", block="results", page=page,
+                  rows=ops.my_work_rows(page.items, current_user),
+                  returned=ops.returned_count(current_user), campaign=campaign,
                   window=window, labels=STATE_LABELS, hints=STATE_HINTS)
 
 

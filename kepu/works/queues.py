@@ -94,12 +94,31 @@ ADMIN_QUEUE = Queue(
              COMMON_FILTERS[2]],
     actions=[Action("assign", "分配专家", {RECOMMENDED}, style="btn-primary", bulk=True,
                     link=True)],
-    options=(joinedload(Work.channel),), list_endpoint="works.admin_list", **_COMMON)
+    options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_list", **_COMMON)
 
 ASSIGN_QUEUE = Queue(
     "works.assign", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.status == RECOMMENDED],
     filters=ADMIN_QUEUE.filters,
-    options=(joinedload(Work.channel),), list_endpoint="works.admin_assign",
+    options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_assign",
     **{**_COMMON, "states": {RECOMMENDED: STATES[RECOMMENDED]},
        "detail_endpoint": "works.admin_assign_work"})
+
+
+#: The applicant's own works (我的作品): every edition, drafts included.
+MY_STATES = {s: STATE_LABELS[s] for s in (DRAFT,) + LIST_STATES}
+
+MY_QUEUE = Queue(
+    "works.mine", Work,
+    states=MY_STATES,
+    scope=lambda c: [Work.owner_id == c.user.id],
+    search=(Work.title,),
+    filters=[Filter("needs_action", "需要处理", Work.status,
+                    kind="flag", apply=lambda v, c: Work.status.in_((RETURNED, DRAFT)),
+                    all_label="全部作品")],
+    sorts=[Sort("updated", "更新时间", (Work.updated_at,)),
+           Sort("title", "作品名称", (Work.title,), default_order="asc")],
+    options=lambda: (joinedload(Work.channel), joinedload(Work.campaign),),
+    search_label="作品名称", search_placeholder="输入作品名称搜索", noun="件",
+    item_label="作品", list_endpoint="works.my_works", detail_endpoint="works.view",
+    detail_id_arg="work_id")

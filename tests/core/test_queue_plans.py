@@ -47,8 +47,9 @@ def world(app, make_user):
 
 
 def _queues(w):
+    from kepu.cases.queues import MY_QUEUE as MY_CASES
     from kepu.cases.queues import UNIT_QUEUE as CASES_UNIT
-    from kepu.works.queues import ADMIN_QUEUE, ASSIGN_QUEUE, UNIT_QUEUE
+    from kepu.works.queues import ADMIN_QUEUE, ASSIGN_QUEUE, MY_QUEUE, UNIT_QUEUE
 
     u = w["admin"]
     # (label, queue, context, list args, expected index)
@@ -75,6 +76,10 @@ def _queues(w):
         # searching 实施单位 / 联系人 too: the unit's rows are read, found through the index
         ("cases unit search", CASES_UNIT, QueueContext(u, w["cases"], w["unit"]),
          {"q": "案例"}, "ix_case_queue_org!"),
+        # an applicant's own entries: a handful per person, found by owner
+        ("my works", MY_QUEUE, QueueContext(u, w["works"]), {"needs_action": "1"},
+         "ix_work_owner_id!"),
+        ("my cases", MY_CASES, QueueContext(u, w["cases"]), {"q": "案例"}, "ix_case_owner_id!"),
     ]
 
 

@@ -517,10 +517,23 @@ def return_comment_of(work: Work) -> str:
     return entry.comment if entry else ""
 
 
+def returned_count(user) -> int:
+    """How many of the user's works wait for them after a 退回 (the banner)."""
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count(Work.id)).where(
+        Work.owner_id == user.id, Work.status == RETURNED)) or 0
+
+
 def my_works(user) -> list[MyWork]:
     works = db.session.scalars(
         select(Work).where(Work.owner_id == user.id)
         .order_by(Work.updated_at.desc(), Work.id.desc())).all()
+    return my_work_rows(works, user)
+
+
+def my_work_rows(works, user) -> list[MyWork]:
+    """What 我的作品 shows for each of ``works`` (one page of them)."""
     rows = []
     for w in works:
         settings = settings_of(w)
