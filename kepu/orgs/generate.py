@@ -62,15 +62,34 @@ def region_key(code: str) -> str:
     return f"region:{code}"
 
 
+Parts = tuple[str, ...]  # a name as its region names and suffix: ("杭州市", "西湖区", "科学技术协会")
+
+
 @dataclass(frozen=True)
 class Planned:
     key: str
     region_code: str
-    name: str
+    name_parts: Parts
     kind: str
     parent_key: str | None  # None: the provincial level (parent 中国科学技术协会)
-    aliases: tuple[str, ...]
+    alias_parts: tuple[Parts, ...]
     level: int
+
+    @property
+    def name(self) -> str:
+        return "".join(self.name_parts)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple("".join(a) for a in self.alias_parts)
+
+
+def compose_keys(parts: Parts) -> tuple[str, str]:
+    """Search keys of a name from the keys of its parts: faster (each region name is
+    converted once), and right where pypinyin's phrase segmentation across a boundary is
+    wrong (石家庄市|长安区: "市长" would make 长 "zhang"; 吉林省|长春市 likewise)."""
+    keys = [search_keys(p) for p in parts]
+    return "".join(k[0] for k in keys)[:400], "".join(k[1] for k in keys)[:100]
 
 
 def province_short(name: str) -> str:
@@ -97,8 +116,12 @@ def prefecture_short(name: str) -> str | None:
     return stem + "州"
 
 
-def _cast(name: str) -> str:
-    return name + CAST_SUFFIX
+def _cast(*names: str) -> Parts:
+    return names + (CAST_SUFFIX,)
+
+
+def _short(*names: str) -> Parts:
+    return names + ("科协",)
 
 
 def plan() -> list[Planned]:
@@ -109,44 +132,44 @@ def plan() -> list[Planned]:
             continue
         short = province_short(p.name)
         out.append(Planned(region_key(p.code), p.code, _cast(p.name), "省级科协", None,
-                           _uniq([p.name + "科协", short + "科协"]), 1))
+                           _uniq([_short(p.name), _short(short)]), 1))
         if p.code == "65":
             out.append(Planned(BINGTUAN_KEY, "65", _cast(BINGTUAN_NAME), "省级科协", None,
-                               (BINGTUAN_NAME + "科协", "兵团科协"), 1))
+                               (_short(BINGTUAN_NAME), _short("兵团")), 1))
         direct = p.type == regions.DIRECT
         for c in regions.children(p.code):
             if direct:
-                out.append(Planned(region_key(c.code), c.code, _cast(p.name + c.name), "市级科协",
+                out.append(Planned(region_key(c.code), c.code, _cast(p.name, c.name), "市级科协",
                                    region_key(p.code), _uniq([
-                                       _cast(c.name), c.name + "科协", p.name + c.name + "科协"]), 2))
+                                       _cast(c.name), _short(c.name), _short(p.name, c.name)]), 2))
                 continue
             if c.code.startswith(BINGTUAN_PREFIX) and p.code == "65":
                 out.append(Planned(region_key(c.code), c.code, _cast(c.name), "县级科协",
-                                   BINGTUAN_KEY, (c.name + "科协",), 2))
+                                   BINGTUAN_KEY, (_short(c.name),), 2))
                 continue
             if c.type not in CITY_TYPES:  # 省直辖县级行政单位
                 out.append(Planned(region_key(c.code), c.code, _cast(c.name), "县级科协",
-                                   region_key(p.code), (c.name + "科协",), 2))
+                                   region_key(p.code), (_short(c.name),), 2))
                 continue
-            aliases = [c.name + "科协"]
+            aliases = [_short(c.name)]
             if (pref := prefecture_short(c.name)) is not None:
-                aliases += [_cast(pref), pref + "科协"]
+                aliases += [_cast(pref), _short(pref)]
             out.append(Planned(region_key(c.code), c.code, _cast(c.name), "市级科协",
                                region_key(p.code), _uniq(aliases), 2))
             for d in regions.children(c.code):
                 if d.type == "市辖区":
-                    name = _cast(c.name + d.name)
-                    aliases = [_cast(d.name), d.name + "科协", c.name + d.name + "科协"]
+                    name = _cast(c.name, d.name)
+                    aliases = [_cast(d.name), _short(d.name), _short(c.name, d.name)]
                 else:
                     name = _cast(d.name)
-                    aliases = [d.name + "科协"]
+                    aliases = [_short(d.name)]
                 out.append(Planned(region_key(d.code), d.code, name, "县级科协",
                                    region_key(c.code), _uniq(aliases), 3))
     return _disambiguate(out)
 
 
-def _uniq(names) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(names))
+def _uniq(items) -> tuple:
+    return tuple(dict.fromkeys(items))
 
 
 def _disambiguate(items: list[Planned]) -> list[Planned]:
@@ -160,11 +183,10 @@ def _disambiguate(items: list[Planned]) -> list[Planned]:
     out = []
     for it in items:
         if counts[it.name] > 1 and it.level >= 2:
-            prefix = "".join(r.name for r in regions.chain(it.region_code)[:-1])
-            bare = it.name
-            if not bare.startswith(prefix):
-                it = Planned(it.key, it.region_code, prefix + bare, it.kind, it.parent_key,
-                             _uniq(it.aliases + (bare,)), it.level)
+            prefix = tuple(r.name for r in regions.chain(it.region_code)[:-1])
+            if it.name_parts[:len(prefix)] != prefix:
+                it = Planned(it.key, it.region_code, prefix + it.name_parts, it.kind,
+                             it.parent_key, _uniq(it.alias_parts + (it.name_parts,)), it.level)
         out.append(it)
     return out
 
@@ -233,7 +255,7 @@ def generate_cast_orgs(by=None) -> GenerateResult:
                 taken.add(id(org))
                 ids[it.key] = org.id
                 continue
-            pinyin, initials = search_keys(it.name)
+            pinyin, initials = compose_keys(it.name_parts)
             now = utcnow()
             new_rows.append({
                 "name": it.name, "kind": it.kind, "parent_id": parent_id,
@@ -241,7 +263,7 @@ def generate_cast_orgs(by=None) -> GenerateResult:
                 "pinyin": pinyin, "initials": initials, "generated_key": it.key,
                 "generated_name": it.name, "created_at": now, "updated_at": now,
             })
-            new_aliases[it.key] = it.aliases
+            new_aliases[it.key] = it.alias_parts
         if new_rows:
             db.session.flush()
             rows = db.session.execute(
@@ -249,9 +271,9 @@ def generate_cast_orgs(by=None) -> GenerateResult:
             alias_rows = []
             for oid, key in rows:
                 ids[key] = oid
-                for a in new_aliases[key]:
-                    pinyin, initials = search_keys(a)
-                    alias_rows.append({"org_id": oid, "name": a, "pinyin": pinyin,
+                for parts in new_aliases[key]:
+                    pinyin, initials = compose_keys(parts)
+                    alias_rows.append({"org_id": oid, "name": "".join(parts), "pinyin": pinyin,
                                        "initials": initials})
             if alias_rows:
                 db.session.execute(insert(OrgAlias), alias_rows)
@@ -276,6 +298,7 @@ def _refresh(org: Org, it: Planned, parent_id: int | None, result: GenerateResul
             org.name = it.name
             set_aliases(org, [a.name for a in org.aliases] + [old], replace=False)
             reindex(org)
+            _planned_keys(org, it)
             result.renamed += 1
         else:
             result.kept_names += 1
@@ -304,8 +327,19 @@ def _adopt(org: Org, it: Planned, parent_id: int | None, result: GenerateResult)
     _fill(org, it, parent_id, result)
     extra = list(it.aliases) + ([it.name] if org.name != it.name else [])
     set_aliases(org, [a.name for a in org.aliases] + extra, replace=False)
+    _planned_keys(org, it)
     org.updated_at = utcnow()
     result.adopted += 1
+
+
+def _planned_keys(org: Org, it: Planned) -> None:
+    """Region-composed search keys for the org's planned name and aliases."""
+    parts = {it.name: it.name_parts, **{"".join(a): a for a in it.alias_parts}}
+    if org.name in parts:
+        org.pinyin, org.initials = compose_keys(parts[org.name])
+    for a in org.aliases:
+        if a.name in parts:
+            a.pinyin, a.initials = compose_keys(parts[a.name])
 
 
 def _fill(org: Org, it: Planned, parent_id: int | None, result: GenerateResult) -> bool:

@@ -265,7 +265,8 @@ def update_org(org: Org, user, *, name: str, kind: str, parent: Org | None,
     set_aliases(org, aliases, replace=True)
     if also_kinds is not None:
         set_also_kinds(org, also_kinds, replace=True)
-    reindex(org)
+    if org.name != before["name"]:  # keep the keys of an unchanged name (see generate)
+        org.pinyin, org.initials = search_keys(org.name)
     after = snapshot(org)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changes:
@@ -739,7 +740,8 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
     set_also_kinds(org, also, replace=False)
     if org.status in (ORG_PENDING, ORG_REJECTED):
         org.status = ORG_ACTIVE
-    reindex(org)
+    if org.name != before["name"] or not org.pinyin:  # keep the keys of an unchanged name
+        org.pinyin, org.initials = search_keys(org.name)
     changed = snapshot(org) != before
     if changed:
         org.updated_at = utcnow()

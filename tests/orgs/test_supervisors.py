@@ -206,6 +206,9 @@ def test_supervisor_check_page(client, auth, hierarchy, admin):
     r = client.get(f"/orgs/admin/supervisor?category=区县科协&supervisor_id={cy.id}&check=1")
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "直辖市的区县请将归口单位类别选为“市科协”" in html
+    # the picker keeps the choice and says what is wrong with it, next to it
+    assert f'name="supervisor_id" value="{cy.id}"' in html
+    assert re.search(r'id="supervisor_id-problem" role="alert">直辖市的区县', html)
     r = client.get(f"/orgs/admin/supervisor?category=市科协&supervisor_id={cy.id}&check=1")
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "类别与归口单位一致" in html
