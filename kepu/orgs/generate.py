@@ -223,7 +223,8 @@ def generate_cast_orgs(by=None) -> GenerateResult:
         if o.name not in by_name or (by_name[o.name].status != ORG_ACTIVE
                                      and o.status == ORG_ACTIVE):
             by_name[o.name] = o
-        if o.kind in CAST_KINDS and o.region_code and not o.generated_key:
+        if o.kind in CAST_KINDS and o.region_code and not o.generated_key \
+                and o.status == ORG_ACTIVE:
             by_kind_region.setdefault((o.kind, o.region_code), []).append(o)
     cast = next((o for o in orgs if o.name == CAST_NAME and o.status == ORG_ACTIVE), None)
     ids: dict[str, int] = {k: o.id for k, o in by_key.items()}

@@ -19,8 +19,8 @@ from ..extensions import db
 from ..timeutil import utcnow
 from ..workflow import StateMachine, Transition, TransitionError, audit
 from . import regions
-from .models import (APP_APPROVED, APP_PENDING, APP_REJECTED, APP_STATUSES, CERTIFICATIONS,
-                     ORG_ACTIVE, ORG_KINDS, ORG_MERGED, ORG_PENDING, ORG_REJECTED,
+from .models import (APP_APPROVED, APP_PENDING, APP_REJECTED, APP_STATUSES, CAST_KINDS,
+                     CERTIFICATIONS, ORG_ACTIVE, ORG_KINDS, ORG_MERGED, ORG_PENDING, ORG_REJECTED,
                      ORG_STATUSES, Org, OrgAlias, OrgCertification, OrgKindTag,
                      UnitApplication)
 from .search import search_keys
@@ -122,6 +122,20 @@ def kind_region_error(kind: str, region_code: str | None) -> str | None:
         if r is not None and r.level >= 2 and regions.is_direct(regions.province_code(r.code)):
             return "直辖市的区、县科协类别应为“市级科协”（归口单位类别为“市科协”）"
     return None
+
+
+def cast_duplicate_error(org: Org | None, kind: str, region_code: str | None) -> str | None:
+    """Refuse a second 科协 of the same kind for a region whose 科协 was generated
+    (seed 003's duplicates); merge instead. Generated orgs are unique by construction."""
+    if kind not in CAST_KINDS or not region_code or (org is not None and org.generated_key):
+        return None
+    other = db.session.scalar(select(Org).where(
+        Org.generated_key == f"region:{region_code}", Org.kind == kind,
+        Org.status == ORG_ACTIVE, *([Org.id != org.id] if org is not None and org.id else [])))
+    if other is None:
+        return None
+    return (f"{regions.full_name(region_code)}已有{kind}「{other.name}」，请勿重复添加"
+            "（重复条目请使用“合并”）")
 
 
 def find_by_name(name: str, include_pending: bool = True) -> Org | None:
@@ -253,6 +267,9 @@ def update_org(org: Org, user, *, name: str, kind: str, parent: Org | None,
     msg = kind_region_error(kind, regions.normalize(region_code))
     if msg:
         raise OrgError(msg, "kind")
+    msg = cast_duplicate_error(org, kind, regions.normalize(region_code))
+    if msg:
+        raise OrgError(msg, "region")
     before = snapshot(org)
     org.name = name
     org.kind = kind
@@ -711,6 +728,8 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
     if org is None:
         if name == parent_name:
             raise OrgError(f"第{lineno}行：上级单位不能是本单位或其下级单位")
+        if (msg := cast_duplicate_error(None, kind, region)):
+            raise OrgError(f"第{lineno}行：{msg}")
         org = Org(name=name, kind=kind or "其他", region_code=region, status=ORG_ACTIVE,
                   certifications=[c for c in CERTIFICATIONS if c in certs])
         set_aliases(org, aliases, replace=False)
@@ -721,6 +740,8 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
         return org, "created", parent_name
 
     if (msg := kind_region_error(kind or org.kind, region or org.region_code)):
+        raise OrgError(f"第{lineno}行：{msg}")
+    if (msg := cast_duplicate_error(org, kind or org.kind, region or org.region_code)):
         raise OrgError(f"第{lineno}行：{msg}")
     before = snapshot(org)
     if name and oid and name != org.name:

@@ -348,6 +348,7 @@ def admin_org_edit(org_id: int):
         form.also_kinds.data = org.also_kinds
         form.parent_id.data = org.parent_id
     status = 200
+    region_error = None
     region_code = regions.from_parts(form.region_province.data, form.region_city.data,
                                      form.region_county.data)
     if org.status == ORG_MERGED and request.method == "POST":
@@ -367,6 +368,8 @@ def admin_org_edit(org_id: int):
             target = getattr(form, e.field, None) if e.field and e.field != "region" else None
             if target is not None:
                 target.errors = list(target.errors) + [e.message]
+            elif e.field == "region":
+                region_error = e.message
             else:
                 form.form_errors.append(e.message)
             status = 422
@@ -381,7 +384,7 @@ def admin_org_edit(org_id: int):
         select(AuditLog).where(AuditLog.entity_type == "org", AuditLog.entity_id == org.id)
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)))
     return render("orgs/admin_org_edit.html", form=form, org=org, region_code=region_code,
-                  children=children, history=history, status=status,
+                  region_error=region_error, children=children, history=history, status=status,
                   merged_into=db.session.get(Org, org.merged_into_id) if org.merged_into_id else None)
 
 

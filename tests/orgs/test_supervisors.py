@@ -276,3 +276,31 @@ def test_further_kinds_edit_and_merge(client, auth, builtin, admin):
     assert survivor.also_kinds == ["全国学会", "部委"]
     assert "纲要办成员单位" not in survivor.also_kinds
     assert db.session.scalar(select(Org).where(Org.name == "中科院（重复）")).status == "merged"
+
+
+def test_a_second_cast_for_a_generated_region_is_refused(client, auth, hierarchy, admin):
+    import io
+
+    from kepu.orgs.operations import import_orgs
+
+    r = import_orgs(io.BytesIO("名称,类别,地区代码\n西湖区科协（重复）,县级科协,330106\n".encode()),
+                    "x.csv")
+    assert r.created == 0 and "浙江省杭州市西湖区已有县级科协「杭州市西湖区科学技术协会」" in r.errors[0]
+    # the admin editor says so next to 所在地区, keeping what was typed
+    other = Org(name="某单位", kind="其他", certifications=[])
+    db.session.add(other)
+    db.session.commit()
+    auth.login_as(admin)
+    r = client.post(f"/orgs/admin/{other.id}", data={
+        "name": "某单位", "kind": "县级科协", "region_province": "33", "region_city": "3301",
+        "region_county": "330106"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert re.search(r'id="region-error" role="alert">浙江省杭州市西湖区已有县级科协', html)
+    assert db.session.get(Org, other.id).kind == "其他"
+    # a generated org itself, and another kind in the same region, are fine
+    xihu = org_named("杭州市西湖区科学技术协会")
+    update_org(xihu, admin, name=xihu.name, kind="县级科协", parent=xihu.parent,
+               region_code="330106", certifications=[], aliases=xihu.alias_names)
+    r = import_orgs(io.BytesIO("名称,类别,地区代码\n西湖区某学会,其他,330106\n".encode()), "y.csv")
+    assert r.created == 1 and r.errors == []
