@@ -50,9 +50,10 @@ def errors(page: Page):
 
 
 def choose_category(page: Page, category: str):
-    """Pick a category and wait until the picker has been re-rendered for it."""
-    with page.expect_response(lambda r: "/orgs/pick" in r.url):
-        page.locator("#supervisor_id-category").select_option(category)
+    """Pick a category and wait until the picker has been swapped for the new one."""
+    old = page.locator("#supervisor_id-picker").element_handle()
+    page.locator("#supervisor_id-category").select_option(category)
+    page.wait_for_function("el => !el.isConnected", arg=old)
     expect(page.locator("#supervisor_id-category")).to_have_value(category)
 
 
