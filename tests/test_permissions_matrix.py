@@ -113,6 +113,11 @@ GET_ROUTES = [
      {**ADMIN, "platform_admin": R}),  # a fragment URL: plain requests go to the list
     ("orgs.admin_import", lambda w: "/orgs/admin/import", ADMIN),
     ("orgs.admin_import_template", lambda w: "/orgs/admin/import/template.xlsx", ADMIN),
+    ("orgs.admin_certifications", lambda w: "/orgs/admin/certifications", ADMIN),
+    ("orgs.admin_certification_template",
+     lambda w: "/orgs/admin/certifications/template/edu-base.xlsx", ADMIN),
+    ("orgs.admin_supervisor_check",
+     lambda w: f"/orgs/admin/supervisor?category=省科协&supervisor_id={w.org.id}&check=1", ADMIN),
     # someone's own object: the applicant's uploaded file
     ("files.download", lambda w: f"/files/{w.file.id}",
      {"anonymous": 404, "applicant": 200, "unit_admin": 404, "other": 404,
@@ -157,6 +162,10 @@ POST_ROUTES = [
     ("orgs.admin_import", lambda w: "/orgs/admin/import",
      lambda w: {"file": (io.BytesIO("名称,类别\n新单位甲,其他\n".encode()), "orgs.csv")},
      ADMIN_POST, lambda w: db.session.scalar(select(Org).where(Org.name == "新单位甲")) is not None),
+    ("orgs.admin_certifications", lambda w: "/orgs/admin/certifications",
+     lambda w: {"list_key": "edu-base", "batch": "第一批",
+                "file": (io.BytesIO("单位名称\n新基地甲\n".encode()), "bases.csv")},
+     ADMIN_POST, lambda w: db.session.scalar(select(Org).where(Org.name == "新基地甲")) is not None),
     # another user's file cannot be deleted by anyone but its owner (admins neither)
     ("files.delete", lambda w: f"/files/{w.file.id}/delete", lambda w: {},
      {"anonymous": L, "unit_admin": 404, "other": 404, "platform_admin": 404},

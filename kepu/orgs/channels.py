@@ -11,6 +11,7 @@ from ..accounts.models import Grant
 from ..accounts.roles import UNIT_ADMIN
 from ..extensions import db
 from .models import ORG_ACTIVE, Org
+from .search import kind_clause
 
 #: 申报单位类型, in the order of the seed.
 UNIT_TYPES = ["纲要办成员单位", "全国学会", "省级科协", "高校科协", "园区（企业）科协", "其他主体"]
@@ -42,7 +43,8 @@ def _has_admin():
 
 
 def channel_query(kind: str):
-    stmt = select(Org).where(Org.kind == kind, Org.status == ORG_ACTIVE, _has_admin())
+    """Approved recommender units of ``kind`` (their kind or a further kind, 兼属类别)."""
+    stmt = select(Org).where(kind_clause([kind]), Org.status == ORG_ACTIVE, _has_admin())
     if kind == "省级科协":
         stmt = stmt.order_by(Org.region_code.is_(None), Org.region_code, Org.pinyin, Org.id)
     else:
@@ -64,13 +66,8 @@ def channels_by_kind() -> dict[str, list[Org]]:
 
 
 def channel_counts() -> dict[str, int]:
-    stmt = (select(Org.kind, func.count(Org.id))
-            .where(Org.kind.in_(CHANNEL_KINDS), Org.status == ORG_ACTIVE, _has_admin())
-            .group_by(Org.kind))
-    counts = {k: 0 for k in CHANNEL_KINDS}
-    for kind, n in db.session.execute(stmt):
-        counts[kind] = n
-    return counts
+    return {k: db.session.scalar(select(func.count(Org.id)).where(
+        kind_clause([k]), Org.status == ORG_ACTIVE, _has_admin())) or 0 for k in CHANNEL_KINDS}
 
 
 def is_recommender_unit(org_id: int | None) -> bool:

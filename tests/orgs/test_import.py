@@ -36,6 +36,12 @@ def test_load_builtin_has_all_32_provincial_cast(app):
     assert org_named("中国科普作家协会").kind == "全国学会"
     assert "中国科普作协" in org_named("中国科普作家协会").alias_names
     assert org_named("教育部").kind == "纲要办成员单位"
+    # 部委: the ministries, and the 纲要办 members that are ministries as a further kind
+    assert org_named("教育部").also_kinds == ["部委"]
+    assert "中华人民共和国教育部" in org_named("教育部").alias_names
+    assert org_named("外交部").kind == "部委"
+    assert "中国证监会" in org_named("中国证券监督管理委员会").alias_names
+    assert org_named("中华全国妇女联合会").also_kinds == []
     assert org_named("中国科学技术馆").certifications == ["全国科普教育基地"]
     again = load_builtin_orgs()
     assert (again.created, again.updated, again.errors) == (0, 0, [])
@@ -149,4 +155,18 @@ def test_admin_import_page_upload_and_template(client, auth, admin):
     r = client.get("/orgs/admin/import/template.xlsx")
     assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
     ws = load_workbook(io.BytesIO(r.data)).active
-    assert [c.value for c in ws[1]] == ["名称", "类别", "上级单位", "地区代码", "别名", "认证"]
+    assert [c.value for c in ws[1]] == ["名称", "类别", "上级单位", "地区代码", "别名", "认证", "兼属类别"]
+
+
+def test_import_further_kinds_column_adds_and_validates(app):
+    csv = ("名称,类别,兼属类别\n"
+           "某部,纲要办成员单位,部委\n"
+           "某学会,全国学会,纲要办成员单位|部委\n"
+           "某单位,其他,不存在的类别\n")
+    r = import_orgs(io.BytesIO(csv.encode()), "x.csv")
+    assert (r.created, len(r.errors)) == (2, 1) and "兼属类别「不存在的类别」无效" in r.errors[0]
+    assert org_named("某部").also_kinds == ["部委"]
+    assert org_named("某学会").also_kinds == ["纲要办成员单位", "部委"]
+    # a later file adds, never removes
+    r = import_orgs(io.BytesIO("名称,兼属类别\n某部,全国学会\n".encode()), "y.csv")
+    assert r.updated == 1 and org_named("某部").also_kinds == ["全国学会", "部委"]

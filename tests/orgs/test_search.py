@@ -150,3 +150,25 @@ def test_aliases_are_reindexed_on_change(app):
     db.session.commit()
     assert org.aliases[0].initials == "mmxh"
     assert "中国某某学会" in names(search_orgs("mmxh"))
+
+
+def test_one_pass_search_keys_equal_the_two_pypinyin_styles():
+    """search_keys() derives initials from one pypinyin pass; it must index exactly as
+    the two separate passes (Style.NORMAL and Style.FIRST_LETTER) did."""
+    import re
+
+    from pypinyin import Style, lazy_pinyin
+
+    from kepu.orgs import regions
+    from kepu.orgs.search import search_keys
+
+    def clean(parts):
+        return re.sub(r"[^a-z0-9]+", "", "".join(parts).lower())
+
+    samples = [r.name + "科学技术协会" for r in regions._index().values()]
+    samples += ["CCF中国计算机学会", "中国科学院（CAS）2号楼", "长沙市长安区", "重庆市", "",
+                "Ab-12 科协", "银行行长", "乐山市市中区"]
+    for text in samples:
+        want = (clean(lazy_pinyin(text, style=Style.NORMAL))[:400],
+                clean(lazy_pinyin(text, style=Style.FIRST_LETTER))[:100])
+        assert search_keys(text) == want, text

@@ -187,3 +187,23 @@ def test_public_channels_page(client, builtin):
         assert f"<td>{t}</td><td>{c}</td>" in html
     frag = client.get("/orgs/channels?unit_type=全国学会", headers=HX).get_data(as_text=True)
     assert "<html" not in frag and "全国学会可选的推荐渠道" in frag
+
+
+def test_a_further_kind_makes_an_org_a_channel_of_that_kind(app, make_user):
+    from kepu.accounts.models import Grant
+    from kepu.extensions import db
+    from kepu.orgs.channels import channel_counts, channel_units
+    from kepu.orgs.models import Org
+    from kepu.orgs.operations import set_also_kinds
+
+    org = Org(name="外交部", kind="部委", certifications=[])
+    db.session.add(org)
+    db.session.commit()
+    user = make_user()
+    db.session.add(Grant(user_id=user.id, role="unit_admin", org_id=org.id))
+    db.session.commit()
+    assert channel_units("纲要办成员单位") == []
+    set_also_kinds(org, ["纲要办成员单位"])
+    db.session.commit()
+    assert channel_units("纲要办成员单位") == [org]
+    assert channel_counts()["纲要办成员单位"] == 1 and channel_counts()["全国学会"] == 0
