@@ -46,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .sms import bp as sms_bp
     from .works import bp as works_bp
     from .cases import bp as cases_bp
+    from .science_day import bp as science_day_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(works_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(science_day_bp)
 
     from .web import init_web
     init_web(app)

@@ -63,7 +63,7 @@ def latest_edition(kind: str):
 
 
 #: Campaign kinds whose lists can show an earlier edition (see ``viewed_edition``).
-VIEWABLE_KINDS = {"works": "作品征集", "cases": "案例征集"}
+VIEWABLE_KINDS = {"works": "作品征集", "cases": "案例征集", "science_day": "全国科普日"}
 
 
 def _view_key(kind: str) -> str:

@@ -7,3 +7,4 @@ from .sms.models import SmsCode  # noqa: F401
 from .workflow import AuditLog  # noqa: F401
 from .works.models import Work, WorkAssignment, WorkUnitQuota  # noqa: F401
 from .cases.models import *  # noqa: F401,F403
+from .science_day.models import Activity, ActivityPublic, InfoOfficer  # noqa: F401

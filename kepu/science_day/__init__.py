@@ -1,0 +1,17 @@
+"""全国科普日 (Science Day activities), seeds 001, 002, 003. URL prefix /science-day.
+
+Route modules by audience (each thin: load → 404 → predicate → operation → render):
+- apply_routes    info officers: certification, 发布活动 (the activity form), 用户中心
+- review_routes   provincial, national, society / ministry, city / county admins: 活动管理
+- public_routes   everyone: the edition's home, the activity list and detail pages
+- admin_routes    platform admins: editions and settings
+"""
+from flask import Blueprint
+
+bp = Blueprint("science_day", __name__, url_prefix="/science-day")
+
+from . import files as _files  # noqa: E402
+
+_files.init_files()
+
+from . import routes  # noqa: E402,F401

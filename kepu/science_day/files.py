@@ -1,0 +1,49 @@
+"""Upload fields of 全国科普日, resolved per edition: ``science_day:<campaign_id>:<field>``
+(poster and up to N detail images). Attached files belong to the entity ``activity``,
+whose ``can_view`` decides downloads; files of an approved, listed activity are public
+through the public site's own routes."""
+from __future__ import annotations
+
+from ..extensions import db
+from ..files.models import register_entity
+from ..files.specs import MB, FieldSpec, register_field_resolver
+from .models import ENTITY, F_DETAIL_IMAGE, F_POSTER, Activity
+from .settings import KIND, ScienceDaySettings
+
+IMAGE_EXTS = ("jpg", "jpeg", "png")
+
+
+def field_name(campaign_id: int, field: str) -> str:
+    return f"{KIND}:{campaign_id}:{field}"
+
+
+def spec_for(settings: ScienceDaySettings, field: str) -> FieldSpec | None:
+    if field == F_POSTER:
+        return FieldSpec(F_POSTER, "活动宣传图", IMAGE_EXTS, settings.limit("poster_mb") * MB,
+                         image=True)
+    if field == F_DETAIL_IMAGE:
+        return FieldSpec(F_DETAIL_IMAGE, "活动详情图片", IMAGE_EXTS,
+                         settings.limit("image_mb") * MB, image=True, multiple=True,
+                         max_files=settings.limit("detail_images"))
+    return None
+
+
+def _resolve(rest: str) -> FieldSpec | None:
+    from ..admin.models import Campaign
+
+    cid, _, field = rest.partition(":")
+    if not cid.isdigit() or len(cid) > 12:
+        return None
+    campaign = db.session.get(Campaign, int(cid))
+    if campaign is None or campaign.kind != KIND:
+        return None
+    return spec_for(ScienceDaySettings(campaign), field)
+
+
+def _load(activity_id: int):
+    return db.session.get(Activity, activity_id)
+
+
+def init_files() -> None:
+    register_field_resolver(KIND, _resolve)
+    register_entity(ENTITY, _load)
