@@ -7,4 +7,5 @@ from .sms.models import SmsCode  # noqa: F401
 from .workflow import AuditLog  # noqa: F401
 from .works.models import Work, WorkAssignment, WorkUnitQuota  # noqa: F401
 from .cases.models import *  # noqa: F401,F403
-from .science_day.models import Activity, ActivityPublic, InfoOfficer  # noqa: F401
+from .science_day.models import (Activity, ActivityPublic, ActivityTally,  # noqa: F401
+                                 InfoOfficer)

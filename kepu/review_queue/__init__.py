@@ -79,16 +79,23 @@ class Filter:
     key: str
     label: str
     column: Any = None
-    choices: Mapping[str, str] | Callable[[Any], Mapping] | None = None
-    kind: str = "select"            # select | text | flag
+    choices: Mapping[str, str] | Callable[..., Mapping] | None = None
+    kind: str = "select"            # select | text | flag | date
     apply: Callable[[str, Any], ColumnElement] | None = None
     as_int: bool = False
     all_label: str = "全部"
     placeholder: str = ""
+    # instead of membership in ``choices``: validate(value, ctx) -> bool
+    validate: Callable[[str, Any], bool] | None = None
 
-    def options(self, ctx) -> Mapping:
+    def options(self, ctx, current: str = "") -> Mapping:
+        """The select's options; a callable may take the current value too (e.g. a
+        region filter that lists the chosen region's children for drilling down)."""
         if callable(self.choices):
-            return self.choices(ctx)
+            try:
+                return self.choices(ctx, current)
+            except TypeError:
+                return self.choices(ctx)
         return self.choices or {}
 
     def clean(self, raw: str, ctx) -> str:
@@ -97,10 +104,20 @@ class Filter:
             return ""
         if self.kind == "flag":
             return "1" if value == "1" else ""
+        if self.kind == "date":
+            from datetime import datetime as _dt
+
+            try:
+                _dt.strptime(value, "%Y-%m-%d")
+            except ValueError:
+                return ""
+            return value
         if self.as_int and not value.isdigit():
             return ""
+        if self.validate is not None:
+            return value if self.validate(value, ctx) else ""
         if self.kind == "select" and self.choices is not None:
-            options = self.options(ctx)
+            options = self.options(ctx, value)
             if value not in {str(k) for k in options}:
                 return ""
         return value
@@ -251,14 +268,22 @@ class QueuePage:
     ctx: QueueContext
     args: QueueArgs
     items: list
-    counts: dict[str, int]       # status -> n over scope + filters (not the status tab)
+    counts: dict[str, int] | None  # status -> n over scope + filters (not the status
+                                   # tab); None when a capped count left them out
     total: int                   # items matching everything, the status tab included
+    capped: bool = False         # the total is a lower bound ("10,000+")
     base_url: str = ""
     item_pattern: str = ""       # detail URL with "{id}"
 
     @property
-    def all_count(self) -> int:
+    def all_count(self) -> int | None:
+        if self.counts is None:
+            return None
         return sum(self.counts.get(s, 0) for s in self.queue.states)
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total:,}+" if self.capped else f"{self.total:,}"
 
     @property
     def page(self) -> int:
@@ -350,9 +375,12 @@ class QueuePage:
         return [a for a in self.queue.actions if a.bulk]
 
     def eligible_count(self, action: Action) -> int:
-        """How many items of the current filter ``action`` could apply to (its states)."""
+        """How many items of the current filter ``action`` could apply to (its states);
+        unknown under a capped count: then the total (a bulk re-checks every item)."""
         if self.args.status:
             return self.total if self.args.status in action.sources else 0
+        if self.counts is None:
+            return self.total
         return sum(self.counts.get(s, 0) for s in action.sources)
 
     @property
@@ -388,7 +416,9 @@ class Queue:
                  status_attr: str = "status", search_label: str = "搜索",
                  search_placeholder: str = "", noun: str = "件", item_label: str = "条目",
                  list_endpoint: str = "", detail_endpoint: str = "",
-                 detail_id_arg: str = "id"):
+                 detail_id_arg: str = "id",
+                 tallies: Callable[[QueueContext], Mapping[str, int]] | None = None,
+                 count_cap: int | None = None):
         self.key = key
         self.model = model
         self.states = dict(states)
@@ -411,6 +441,12 @@ class Queue:
         self.list_endpoint = list_endpoint
         self.detail_endpoint = detail_endpoint
         self.detail_id_arg = detail_id_arg
+        # At national scale (a million activities) counting a whole scope per request is
+        # too slow: ``tallies(ctx)`` gives the unfiltered counts by status from counters
+        # kept by the database, and a search or filter is counted up to ``count_cap``
+        # ("10,000+"), its tab counts left out.
+        self.tallies = tallies
+        self.count_cap = count_cap
         keys = [f.key for f in self.filters]
         reserved = {"q", "status", "sort", "order", "page", "per_page"}
         if len(set(keys)) != len(keys) or reserved & set(keys):
@@ -493,18 +529,35 @@ class Queue:
                 counts[status] = n
         return counts
 
+    def count_all(self, ctx: QueueContext, args: QueueArgs) -> tuple[dict | None, int, bool]:
+        """(counts by status or None, total, capped) for a page: see ``tallies`` and
+        ``count_cap`` (otherwise one exact grouped count)."""
+        if self.tallies is not None and not args.active:
+            tallied = self.tallies(ctx)
+            counts = {s: int(tallied.get(s, 0)) for s in self.states}
+        elif self.count_cap is not None and args.active:
+            inner = (select(self.model.id).where(*self.where(ctx, args))
+                     .limit(self.count_cap + 1).subquery())
+            n = db.session.scalar(select(func.count()).select_from(inner)) or 0
+            return None, min(n, self.count_cap), n > self.count_cap
+        else:
+            counts = self.counts(ctx, args)
+        total = counts.get(args.status, 0) if args.status else sum(counts.values())
+        return counts, total, False
+
     def page(self, ctx: QueueContext, values, *, base_url: str = "",
              item_pattern: str = "") -> QueuePage:
         """One page of the list, with the status counts, for ``values`` (request.args)."""
         args = values if isinstance(values, QueueArgs) else self.parse(values, ctx)
-        counts = self.counts(ctx, args)
-        total = counts.get(args.status, 0) if args.status else sum(counts.values())
+        counts, total, capped = self.count_all(ctx, args)
         pages = max(math.ceil(total / args.per_page), 1)
         args.page = min(max(args.page, 1), pages)
         items = self.rows(ctx, args) if total else []
-        return QueuePage(self, ctx, args, items, counts, total,
+        page = QueuePage(self, ctx, args, items, counts, total,
                          base_url=base_url or self._list_url(ctx),
                          item_pattern=item_pattern or self._item_pattern())
+        page.capped = capped
+        return page
 
     def rows(self, ctx: QueueContext, args: QueueArgs) -> list:
         """The page's items in order, relations loaded, in one statement."""

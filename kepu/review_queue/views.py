@@ -94,11 +94,12 @@ class QueueViews:
 
     def single_page(self, ctx: QueueContext, obj, args: QueueArgs) -> QueuePage:
         """A page holding just ``obj`` (for re-rendering its row), with fresh counts."""
-        counts = self.queue.counts(ctx, args)
-        total = counts.get(args.status, 0) if args.status else sum(counts.values())
-        return QueuePage(self.queue, ctx, args, [obj], counts, total,
+        counts, total, capped = self.queue.count_all(ctx, args)
+        page = QueuePage(self.queue, ctx, args, [obj], counts, total,
                          base_url=self.queue._list_url(ctx),
                          item_pattern=self.queue._item_pattern())
+        page.capped = capped
+        return page
 
     # -- URLs ----------------------------------------------------------------------------------
     def _pattern(self, endpoint: str) -> str:

@@ -14,4 +14,8 @@ from . import files as _files  # noqa: E402
 
 _files.init_files()
 
+from . import tally as _tally  # noqa: E402
+
+_tally.install()
+
 from . import routes  # noqa: E402,F401

@@ -129,6 +129,8 @@ class Activity(db.Model):
     organisers: Mapped[list] = mapped_column(JSON, default=list)        # 承办单位
 
     # --- review, edits, listing ---------------------------------------------------------
+    # 填报单位: the officer's unit when it was submitted (the review list's column).
+    filer_unit: Mapped[str] = mapped_column(String(200), default="")
     # Edits of a submitted activity are autosaved here, not on the live fields, until
     # 保存 re-submits them (reviewers never see a half-typed edit).
     pending_edit: Mapped[dict | None] = mapped_column(JSON)
@@ -205,6 +207,21 @@ class Activity(db.Model):
         if self.end_at is None or now <= self.end_at:
             return "进行中"
         return "已结束"
+
+
+class ActivityTally(db.Model):
+    """How many activities of an edition are in each state, per first-review province
+    ("" = the national-only route). Kept by database triggers on ``activity`` (migration
+    9c4e2a7d1b35), so no code path can let it drift; the review lists read their status
+    tabs from it instead of counting a million rows per request."""
+
+    __tablename__ = "activity_tally"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    route_key: Mapped[str] = mapped_column(String(12), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
 
 
 class ActivityPublic(db.Model):

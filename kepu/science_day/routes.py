@@ -1,1 +1,2 @@
 """Imports the route modules (see the package docstring for who owns which URLs)."""
+from . import review_routes  # noqa: F401
