@@ -1,0 +1,241 @@
+"""全国科普日: every role × every route of the blueprint, including other people's and
+other provinces' objects (another province's admin gets 404). Refusals change nothing;
+the role a route is for succeeds. ``test_every_science_day_route_is_in_the_matrix``
+fails when a route is added without a row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from kepu.admin.models import Campaign
+from kepu.extensions import db
+from kepu.orgs.models import Org
+from kepu.science_day.models import Activity
+from kepu.timeutil import utcnow
+
+ROLES = ["anonymous", "officer", "other", "province_admin", "other_province_admin",
+         "national_admin", "society_admin", "city_admin", "platform_admin"]
+L, R = "login", "redirect"
+
+
+@dataclass
+class World:
+    users: dict
+    pending: Activity      # 省管理员审批中 in 北京
+    national: Activity     # 全国审批中
+    draft: Activity
+
+
+def _activity(owner, org, status, campaign, name):
+    now = utcnow()
+    a = Activity(campaign_id=campaign.id, owner_id=owner.id, status=status, name=name,
+                 mode="线下", activity_type="科普讲座", start_at=now + timedelta(days=9),
+                 end_at=now + timedelta(days=9, hours=2), region_code="110105",
+                 supervisor_category="省科协", supervisor_org_id=org.id,
+                 route_province="11", hosts=[{"name": "某馆"}],
+                 submitted_at=None if status == "draft" else now)
+    db.session.add(a)
+    return a
+
+
+@pytest.fixture
+def world(app, make_user) -> World:
+    campaign = Campaign(kind="science_day", year=2026, title="2026年全国科普日", settings={})
+    bj = Org(name="北京市科学技术协会", kind="省级科协", region_code="11")
+    society = Org(name="中国科普作家协会", kind="全国学会")
+    db.session.add_all([campaign, bj, society])
+    db.session.commit()
+    users = {
+        "officer": make_user("13900000601", roles=["info_officer"]),
+        "other": make_user("13900000602"),
+        "province_admin": make_user("13900000603",
+                                    roles=[("provincial_admin", {"region_code": "11"})]),
+        "other_province_admin": make_user("13900000604",
+                                          roles=[("provincial_admin", {"region_code": "44"})]),
+        "national_admin": make_user("13900000605", roles=["national_admin"]),
+        "society_admin": make_user("13900000606",
+                                   roles=[("society_admin", {"org_id": society.id})]),
+        "city_admin": make_user("13900000607", roles=[("city_admin", {"region_code": "4401"})]),
+        "platform_admin": make_user("13900000608", roles=["platform_admin"]),
+    }
+    owner = users["officer"]
+    pending = _activity(owner, bj, "province_pending", campaign, "待省级审核")
+    national = _activity(owner, bj, "national_pending", campaign, "待全国审核")
+    draft = _activity(owner, bj, "draft", campaign, "草稿")
+    db.session.commit()
+    return World(users, pending, national, draft)
+
+
+def expect(default, **overrides):
+    table = dict.fromkeys(ROLES, default)
+    table["anonymous"] = L
+    table.update(overrides)
+    return table
+
+
+NATIONAL = dict(national_admin=200, platform_admin=200)
+PROVINCE = dict(province_admin=200)
+
+GET_ROUTES = [
+    ("science_day.review_home", lambda w: "/science-day/review/",
+     expect(404, province_admin=R, other_province_admin=R, national_admin=R, society_admin=R,
+            city_admin=R, platform_admin=R)),
+    ("science_day.review_province", lambda w: "/science-day/review/province/",
+     expect(404, province_admin=200, other_province_admin=200)),
+    ("science_day.review_province_detail",
+     lambda w: f"/science-day/review/province/{w.pending.id}", expect(404, **PROVINCE)),
+    ("science_day.review_province_row",
+     lambda w: f"/science-day/review/province/{w.pending.id}/row", expect(404, province_admin=R)),
+    ("science_day.review_province_province_reject",
+     lambda w: f"/science-day/review/province/{w.pending.id}/province_reject",
+     expect(404, **PROVINCE)),
+    ("science_day.review_national", lambda w: "/science-day/review/national/",
+     expect(404, **NATIONAL)),
+    ("science_day.review_national_detail",
+     lambda w: f"/science-day/review/national/{w.national.id}", expect(404, **NATIONAL)),
+    ("science_day.review_national_row",
+     lambda w: f"/science-day/review/national/{w.national.id}/row",
+     expect(404, national_admin=R, platform_admin=R)),
+    ("science_day.review_national_national_reject",
+     lambda w: f"/science-day/review/national/{w.national.id}/national_reject",
+     expect(404, **NATIONAL)),
+    ("science_day.review_supervisor", lambda w: "/science-day/review/supervisor/",
+     expect(404, society_admin=200)),
+    # the society admin's org is not this activity's 归口: 404 like everyone else's
+    ("science_day.review_supervisor_detail",
+     lambda w: f"/science-day/review/supervisor/{w.pending.id}", expect(404)),
+    ("science_day.review_supervisor_row",
+     lambda w: f"/science-day/review/supervisor/{w.pending.id}/row", expect(404)),
+    ("science_day.review_region", lambda w: "/science-day/review/region/",
+     expect(404, city_admin=200)),
+    # a 广州 city admin and a 北京 activity
+    ("science_day.review_region_detail",
+     lambda w: f"/science-day/review/region/{w.pending.id}", expect(404)),
+    ("science_day.review_region_row",
+     lambda w: f"/science-day/review/region/{w.pending.id}/row", expect(404)),
+]
+
+# (endpoint, url, data, allowed roles, changed(world) -> bool)
+POST_ROUTES = [
+    ("science_day.review_province_province_approve",
+     lambda w: f"/science-day/review/province/{w.pending.id}/province_approve", {},
+     {"province_admin"}, lambda w: w.pending.status != "province_pending"),
+    ("science_day.review_province_province_reject",
+     lambda w: f"/science-day/review/province/{w.pending.id}/province_reject",
+     {"comment": "不规范"}, {"province_admin"},
+     lambda w: w.pending.status != "province_pending"),
+    ("science_day.review_province_bulk", lambda w: "/science-day/review/province/bulk",
+     {"action": "province_approve", "confirmed": "1"}, {"province_admin"},
+     lambda w: w.pending.status != "province_pending"),
+    ("science_day.review_national_national_approve",
+     lambda w: f"/science-day/review/national/{w.national.id}/national_approve", {},
+     {"national_admin", "platform_admin"}, lambda w: w.national.status != "national_pending"),
+    ("science_day.review_national_national_reject",
+     lambda w: f"/science-day/review/national/{w.national.id}/national_reject",
+     {"comment": "不规范"}, {"national_admin", "platform_admin"},
+     lambda w: w.national.status != "national_pending"),
+    ("science_day.review_national_bulk", lambda w: "/science-day/review/national/bulk",
+     {"action": "national_approve", "confirmed": "1"}, {"national_admin", "platform_admin"},
+     lambda w: w.national.status != "national_pending"),
+]
+# Undo routes: refused for everyone here (nothing was decided yet); success is covered in
+# tests/science_day/test_review.py.
+UNDO_ROUTES = [
+    ("science_day.review_province_province_unapprove",
+     lambda w: f"/science-day/review/province/{w.national.id}/province_unapprove"),
+    ("science_day.review_province_province_unreject",
+     lambda w: f"/science-day/review/province/{w.pending.id}/province_unreject"),
+    ("science_day.review_national_national_unapprove",
+     lambda w: f"/science-day/review/national/{w.national.id}/national_unapprove"),
+    ("science_day.review_national_national_unreject",
+     lambda w: f"/science-day/review/national/{w.national.id}/national_unreject"),
+]
+
+
+def login(client, auth, world, role):
+    if role != "anonymous":
+        auth.login_as(world.users[role])
+
+
+def check(resp, expected):
+    if expected == R:
+        assert resp.status_code in (302, 303), resp.status_code
+        assert "/account/login" not in resp.headers.get("Location", "")
+    elif expected == L:
+        assert resp.status_code in (302, 303), resp.status_code
+        assert "/account/login" in resp.headers["Location"]
+    else:
+        assert resp.status_code == expected, (resp.status_code,
+                                              resp.get_data(as_text=True)[:300])
+
+
+def _ids(w):
+    return [str(w.pending.id), str(w.national.id), str(w.draft.id)]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint,url,expected", GET_ROUTES, ids=[r[0] for r in GET_ROUTES])
+def test_get_matrix(client, auth, world, role, endpoint, url, expected):
+    login(client, auth, world, role)
+    check(client.get(url(world)), expected[role])
+
+
+def _refusals():
+    rows = []
+    for endpoint, url, data, allowed, changed in POST_ROUTES:
+        for role in ROLES:
+            if role not in allowed:
+                rows.append((role, endpoint, url, data, changed))
+    return rows
+
+
+@pytest.mark.parametrize("role,endpoint,url,data,changed", _refusals(),
+                         ids=[f"{r[1]}-{r[0]}" for r in _refusals()])
+def test_post_refusals_change_nothing(client, auth, world, role, endpoint, url, data, changed):
+    login(client, auth, world, role)
+    resp = client.post(url(world), data={**data, "ids": _ids(world)})
+    if role == "anonymous":
+        check(resp, L)
+    elif endpoint.endswith("_bulk") and resp.status_code in (302, 303):
+        pass  # a bulk outside one's scope finds nothing to do ("请先勾选…")
+    else:
+        assert resp.status_code == 404, (role, resp.status_code)
+    db.session.expire_all()
+    assert not changed(world), f"{role} changed an activity through {endpoint}"
+
+
+@pytest.mark.parametrize("endpoint,url,data,allowed,changed", POST_ROUTES,
+                         ids=[r[0] for r in POST_ROUTES])
+def test_post_allowed_roles_succeed(client, auth, world, endpoint, url, data, allowed, changed):
+    for role in sorted(allowed)[:1]:
+        login(client, auth, world, role)
+        resp = client.post(url(world), data={**data, "ids": _ids(world)})
+        assert resp.status_code in (200, 302, 303), resp.get_data(as_text=True)[:300]
+        db.session.expire_all()
+        assert changed(world), f"{endpoint} did nothing for {role}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint,url", UNDO_ROUTES, ids=[r[0] for r in UNDO_ROUTES])
+def test_undo_without_a_decision_is_refused(client, auth, world, role, endpoint, url):
+    login(client, auth, world, role)
+    before = (world.pending.status, world.national.status)
+    resp = client.post(url(world))
+    assert resp.status_code in ((302,) if role == "anonymous" else (404, 409))
+    db.session.expire_all()
+    assert (world.pending.status, world.national.status) == before
+
+
+def covered() -> set[str]:
+    return ({r[0] for r in GET_ROUTES} | {r[0] for r in POST_ROUTES}
+            | {r[0] for r in UNDO_ROUTES})
+
+
+def test_every_science_day_route_is_in_the_matrix(app):
+    routes = {r.endpoint for r in app.url_map.iter_rules()
+              if r.endpoint.startswith("science_day.")}
+    missing = routes - covered()
+    assert not missing, f"science_day routes missing from the matrix: {sorted(missing)}"
