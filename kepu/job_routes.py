@@ -19,7 +19,8 @@ from .extensions import db
 from .files.routes import content_disposition
 from .files.storage import content_type_for
 from .htmx import redirect_to, render
-from .jobs import Job, retry_job
+from .jobs import Job, file_kinds, retry_job
+from .web import error_response
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -80,5 +81,7 @@ def retry(job_id: int):
     job = _load(job_id)
     if job.is_active:
         return redirect_to(url_for("jobs.show", job_id=job.id))
+    if job.kind not in file_kinds():  # the export was removed since
+        return error_response(400, "该导出已不再提供，请回到列表页重新导出。")
     new = retry_job(job)
     return redirect_to(url_for("jobs.show", job_id=new.id))

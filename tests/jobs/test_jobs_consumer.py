@@ -37,8 +37,12 @@ def redis_answers() -> bool:
         return False
 
 
-BACKENDS = ["sqlite", pytest.param("redis", marks=pytest.mark.skipif(
-    not redis_answers(), reason="no Redis on 127.0.0.1:6379"))]
+NO_REDIS = pytest.mark.skipif(not redis_answers(), reason="no Redis on 127.0.0.1:6379")
+CASES = [  # (queue backend, worker type)
+    pytest.param("sqlite", "thread", id="sqlite-thread"),
+    pytest.param("sqlite", "process", id="sqlite-process"),
+    pytest.param("redis", "thread", id="redis-thread", marks=NO_REDIS),
+]
 
 
 @pytest.fixture
@@ -56,7 +60,8 @@ def queue_config(request, tmp_path):
         r.delete(*keys)
 
 
-def start_consumer(database_url: str, tmp_path: Path, queue_cfg: dict) -> subprocess.Popen:
+def start_consumer(database_url: str, tmp_path: Path, queue_cfg: dict,
+                   worker_type: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEPU_")}
     env.update({
         "KEPU_DATABASE_URL": database_url,
@@ -72,7 +77,8 @@ def start_consumer(database_url: str, tmp_path: Path, queue_cfg: dict) -> subpro
         env["KEPU_" + key] = value
     log = open(tmp_path / "worker.log", "w")  # a file: a full pipe would stall the worker
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "kepu", "worker", "--workers", "1"],
+        [sys.executable, "-m", "flask", "--app", "app", "kepu", "worker", "--workers", "1",
+         "--worker-type", worker_type],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()
     proc.log_path = tmp_path / "worker.log"
@@ -90,9 +96,9 @@ def stop(proc: subprocess.Popen) -> str:
     return proc.log_path.read_text()
 
 
-@pytest.mark.parametrize("queue_config", BACKENDS, indirect=True)
+@pytest.mark.parametrize("queue_config,worker_type", CASES, indirect=["queue_config"])
 def test_export_through_a_real_consumer(app_factory, make_user, database_url, tmp_path,
-                                        queue_config):
+                                        queue_config, worker_type):
     from flask_login import current_user, login_required
 
     from kepu.exports import start_export_response
@@ -110,7 +116,7 @@ def test_export_through_a_real_consumer(app_factory, make_user, database_url, tm
     web.add_url_rule("/_test/export", "test_export", start, methods=["POST"])
     user = make_user("13900000031", name="导出人")
 
-    proc = start_consumer(database_url, tmp_path, queue_config)
+    proc = start_consumer(database_url, tmp_path, queue_config, worker_type)
     output = ""
     try:
         client = web.test_client()
@@ -123,12 +129,10 @@ def test_export_through_a_real_consumer(app_factory, make_user, database_url, tm
         job_id = int(page_url.rstrip("/").rsplit("/", 1)[1])
 
         deadline = time.monotonic() + TIMEOUT
-        seen = set()
         while True:
             body = client.get(page_url, headers={"HX-Request": "true"}).get_data(as_text=True)
             with web.app_context():
                 job = db.session.get(Job, job_id)
-                seen.add(job.status)
                 status, error = job.status, job.error
             if status in ("done", "failed"):
                 break
@@ -137,6 +141,7 @@ def test_export_through_a_real_consumer(app_factory, make_user, database_url, tm
             assert 'hx-trigger="every 1s"' in body
             time.sleep(0.3)
         assert status == "done", error
+        body = client.get(page_url, headers={"HX-Request": "true"}).get_data(as_text=True)
         assert "下载" in body and "hx-trigger" not in body
 
         download = client.get(f"/jobs/{job_id}/download")
@@ -152,5 +157,9 @@ def test_export_through_a_real_consumer(app_factory, make_user, database_url, tm
             assert job.started_at is not None and job.user_id == user.id
     finally:
         output = stop(proc)
-    assert "kepu worker: 1 thread worker(s)" in output, output
+    assert f"kepu worker: 1 {worker_type} worker(s)" in output, output
+    # the consumer registered the tasks of every module create_app imports
+    for task in ("kepu.jobs.run_file_job", "kepu.jobs.purge_jobs_task",
+                 "kepu.files.tasks.purge_uploads_task"):
+        assert f"+ {task}" in output, output
     assert "Traceback" not in output, output

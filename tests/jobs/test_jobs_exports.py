@@ -222,6 +222,17 @@ def test_retry_starts_the_same_export_again(app, client, auth, owner):
     assert fresh(new.id).status == "done"
 
 
+def test_retry_of_a_kind_that_is_gone(app, client, auth, owner):
+    job = Job(user_id=owner.id, kind="tests.removed", label="旧导出", params={},
+              status="failed", error="x")
+    db.session.add(job)
+    db.session.commit()
+    auth.login_as(owner)
+    resp = client.post(f"/jobs/{job.id}/retry")
+    assert resp.status_code == 400 and "不再提供" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count(Job.id))) == 1
+
+
 def test_my_jobs_lists_only_mine(app, client, auth, owner, other):
     mine = export(owner, n=2)
     theirs = start_export("tests.rows", other, {"for_user": other.id, "n": 2}, "别人的导出")
