@@ -212,7 +212,7 @@ def main() -> int:
                       f"+{growth:6.1f} MB  {size:6.1f} MB xlsx  load {load:.2f}"
                       f"{'  FAIL' if bad else ''}", flush=True)
         print()
-        print(f"| kind | wall (median) | CPU (median) | peak RSS growth (max) | file | load |")
+        print("| kind | wall (median) | CPU (median) | peak RSS growth (max) | file | load |")
         print("|---|---|---|---|---|---|")
         for kind, rs in results.items():
             print(f"| {kind} | {statistics.median(r[0] for r in rs):.1f} s | "

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from flask import render_template_string
-from flask_login import current_user, login_required
+from flask_login import login_required
 from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
