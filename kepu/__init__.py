@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .works import bp as works_bp
     from .cases import bp as cases_bp
     from .science_day import bp as science_day_bp
+    from .job_routes import bp as jobs_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -57,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(works_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(science_day_bp)
+    app.register_blueprint(jobs_bp)
 
     from .web import init_web
     init_web(app)
@@ -66,6 +68,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .files.storage import init_files
     init_files(app)
+
+    # after the blueprints: their modules declare tasks and export kinds
+    from .jobs import init_jobs
+    init_jobs(app)
 
     from .cli import register_cli
     register_cli(app)

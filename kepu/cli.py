@@ -31,6 +31,11 @@ def register_cli(app) -> None:
     app.cli.add_command(kepu_cli)
 
 
+from .jobs import worker_command  # noqa: E402
+
+kepu_cli.add_command(worker_command)
+
+
 DEMO_PASSWORD = "Demo@2026"
 DEMO_ACCOUNTS = [
     # phone, name, role, org name (for unit_admin)

@@ -68,6 +68,22 @@ class Defaults:
     LOGIN_RATE_LIMIT = "10 per minute;100 per day"
     SMS_RATE_LIMIT = "5 per minute"
 
+    # Task queue (kepu/jobs.py, Huey): SQLite file under instance/ unless REDIS_URL is
+    # set (e.g. redis://127.0.0.1:6379/0). JOBS_IMMEDIATE runs tasks in the caller
+    # (unit tests). The consumer: flask --app app kepu worker.
+    REDIS_URL: str | None = None
+    JOBS_SQLITE_PATH: str | None = None      # default instance/jobs.sqlite3
+    JOBS_QUEUE_NAME = "kepu"
+    JOBS_IMMEDIATE = False
+    JOBS_WORKERS = 2
+    JOBS_WORKER_TYPE = "thread"              # thread | process
+    JOBS_MAX_DELAY = 1.0                     # seconds between polls of an idle queue
+    JOBS_IMPORTS: list = []                  # extra modules declaring tasks / kinds
+    JOB_STALE_HOURS = 6                      # a job queued/running longer has failed
+    # Exports: files of finished jobs, kept this long for their requester.
+    EXPORT_DIR: str | None = None            # default instance/exports
+    EXPORT_RETENTION_HOURS = 24
+
     PLATFORM_NAME = "科普征集平台"
     PAGE_SIZE = 20
 

@@ -2,6 +2,7 @@
 from .accounts.models import Grant, User  # noqa: F401
 from .admin.models import Campaign  # noqa: F401
 from .files.models import StoredFile  # noqa: F401
+from .jobs import Job  # noqa: F401
 from .orgs.models import Org, OrgAlias, UnitApplication  # noqa: F401
 from .sms.models import SmsCode  # noqa: F401
 from .workflow import AuditLog  # noqa: F401

@@ -58,6 +58,9 @@ def make_config(tmp_path: Path, database_url: str, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
+        # the task queue runs each task at once, in the caller (tests/jobs has one test
+        # against a real consumer process)
+        "JOBS_IMMEDIATE": True,
     }
     cfg.update(extra)
     return cfg

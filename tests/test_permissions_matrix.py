@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
+from kepu import jobs
 from kepu.accounts.models import Grant, User
 from kepu.extensions import db
 from kepu.files.models import StoredFile
+from kepu.jobs import Job
 from kepu.orgs.models import Org, UnitApplication
 
 ROLES = ["anonymous", "applicant", "unit_admin", "other", "platform_admin"]
@@ -30,6 +32,12 @@ def _png() -> bytes:
 PNG = _png()
 
 
+@jobs.file_kind("matrix.note")
+def _matrix_note(user, params) -> jobs.FileSpec:
+    """A file job kind for the matrix: a small text file for its requester."""
+    return jobs.FileSpec("说明.txt", lambda out, progress: out.write("导出".encode()))
+
+
 @dataclass
 class World:
     users: dict
@@ -38,6 +46,7 @@ class World:
     application: UnitApplication
     file: StoredFile
     grant: Grant
+    job: Job
 
 
 @pytest.fixture
@@ -62,7 +71,11 @@ def world(app, make_user) -> World:
                                               content_type="image/png"), users["applicant"])
     db.session.commit()
     grant = users["unit_admin"].grants[0]
-    return World(users, org, dup, application, stored, grant)
+    # the applicant's finished export (a job: only its requester sees it)
+    job = jobs.start_file_job("matrix.note", users["applicant"], {}, "测试导出")
+    db.session.expire_all()
+    assert job.status == "done"
+    return World(users, org, dup, application, stored, grant, job)
 
 
 def as_role(client, auth, world, role):
@@ -81,6 +94,8 @@ ANON_FORM = {"anonymous": 200, "applicant": R, "unit_admin": R, "other": R,
              "platform_admin": R}
 ADMIN = {"anonymous": L, "applicant": 404, "unit_admin": 404, "other": 404,
          "platform_admin": 200}
+REQUESTER = {"anonymous": L, "applicant": 200, "unit_admin": 404, "other": 404,
+             "platform_admin": 404}
 
 GET_ROUTES = [
     ("main.index", lambda w: "/", PUBLIC),
@@ -122,6 +137,10 @@ GET_ROUTES = [
     ("files.download", lambda w: f"/files/{w.file.id}",
      {"anonymous": 404, "applicant": 200, "unit_admin": 404, "other": 404,
       "platform_admin": 200}),
+    # jobs: the list is everyone's own; a job only its requester's (admins neither)
+    ("jobs.mine", lambda w: "/jobs/", LOGGED_IN),
+    ("jobs.show", lambda w: f"/jobs/{w.job.id}", REQUESTER),
+    ("jobs.download", lambda w: f"/jobs/{w.job.id}/download", REQUESTER),
 ]
 
 # POSTs that change something: (endpoint, url, data, {role: expected}, changed(world) -> bool)
@@ -176,6 +195,10 @@ POST_ROUTES = [
     ("files.upload", lambda w: "/files/upload",
      lambda w: {"field": "image", "file": (io.BytesIO(PNG), "a.png")}, {"anonymous": L},
      lambda w: db.session.scalar(select(func.count()).select_from(StoredFile)) > 1),
+    # 重新导出 a job: only its requester
+    ("jobs.retry", lambda w: f"/jobs/{w.job.id}/retry", lambda w: {},
+     {"anonymous": L, "unit_admin": 404, "other": 404, "platform_admin": 404},
+     lambda w: db.session.scalar(select(func.count()).select_from(Job)) > 1),
 ]
 
 # Routes whose access is covered by their own area's tests (forms for everyone).
