@@ -19,6 +19,7 @@ from kepu.admin.models import Campaign
 from kepu.cases.models import (Case, CaseUnitSubmission, PastCase, RecommendCode,
                                ShowcaseWork)
 from kepu.extensions import db
+from kepu.jobs import Job
 from kepu.orgs.models import Org
 from kepu.timeutil import utcnow
 from kepu.workflow import AuditLog
@@ -190,12 +191,12 @@ GET_ROUTES = [
     ("works.return_work", lambda w: f"/works/{w.w_pending.id}/return", UNIT),
     ("works.unit_list", lambda w: "/works/unit/",
      expect(404, unit_admin=200, other_unit_admin=200, platform_admin=R)),
-    ("works.unit_export", lambda w: "/works/unit/export.xlsx", UNIT_ADMINS),
+    ("works.unit_export_csv", lambda w: "/works/unit/export.csv", UNIT_ADMINS),
     ("works.expert_list", lambda w: "/works/expert/", expect(404, expert=200, other_expert=200)),
     ("works.expert_score", lambda w: f"/works/expert/{w.assignment.id}",
      expect(404, expert=200, platform_admin=200)),
     ("works.admin_list", lambda w: "/works/admin/", ADMIN),
-    ("works.admin_export", lambda w: "/works/admin/export.xlsx", ADMIN),
+    ("works.admin_export_csv", lambda w: "/works/admin/export.csv", ADMIN),
     ("works.admin_quotas", lambda w: "/works/admin/quotas", ADMIN),
     ("works.admin_assign", lambda w: "/works/admin/assign", ADMIN),
     ("works.admin_assign_work", lambda w: f"/works/admin/{w.w_recommended.id}/assign", ADMIN),
@@ -240,6 +241,10 @@ def _count(model, *where):
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def _job_ok(w):
+    return db.session.scalar(select(func.count()).select_from(Job).where(Job.status == "done")) > 0
+
+
 def _publish(w):
     w.works.settings = {**w.works.settings, "results_published_at": "2026-11-01T00:00:00"}
     db.session.commit()
@@ -276,6 +281,11 @@ POST_ROUTES = [
      lambda w: {}, expect(404), lambda w: _status(Work, w.w_recommended) == "pending"),
     ("works.unreturn", lambda w: f"/works/{w.w_returned.id}/unreturn",
      lambda w: {}, expect(404), lambda w: _status(Work, w.w_returned) == "pending"),
+    # Excel exports start a job (its page and download are the requester's only)
+    ("works.unit_export", lambda w: "/works/unit/export.xlsx", lambda w: {},
+     expect(404), lambda w: _count(Job) > 0 and _job_ok(w)),
+    ("works.admin_export", lambda w: "/works/admin/export.xlsx", lambda w: {}, expect(404),
+     lambda w: _count(Job) > 0 and _job_ok(w)),
     ("works.admin_quotas", lambda w: "/works/admin/quotas",
      lambda w: {f"quota-{w.unit.id}": "5"}, expect(404),
      lambda w: _count(WorkUnitQuota, WorkUnitQuota.quota == 5) == 1),
@@ -353,6 +363,7 @@ ALLOWED = {
     "works.recommend": "unit_admin", "works.return_work": "unit_admin",
     "works.bulk_recommend": "unit_admin", "works.expert_score": "expert",
     "works.unit_bulk": "unit_admin", "works.unrecommend": "unit_admin",
+    "works.unit_export": "unit_admin",
     "works.unreturn": "unit_admin", "cases.unit_unreturn": "case_admin",
     "cases.unit_bulk": "case_admin",
     "cases.autosave": "owner", "cases.edit": "owner", "cases.delete": "owner",
@@ -362,6 +373,7 @@ ALLOWED = {
 
 # Routes a second role may use as well (not refused for it; its own tests cover it).
 ALSO_ALLOWED = {
+    "works.unit_export": {"other_unit_admin"},  # exports its own unit's list
     "cases.admin_select_case": {"national_admin"},
     "cases.admin_select_work": {"national_admin"},
     "cases.admin_unlock": {"national_admin"},

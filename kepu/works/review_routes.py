@@ -24,22 +24,19 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..accounts import roles as R
 from ..accounts.permissions import platform_admin_required, role_required
-from ..exports import xlsx_response
+from ..exports import export_csv_response, start_export_response
 from ..extensions import db
-from ..files.models import StoredFile
 from ..htmx import redirect_to, render
 from ..orgs.models import Org
 from ..review_queue import Deadline, QueueContext
 from ..review_queue.views import QueueViews
-from ..timeutil import fmt
 from . import bp
+from . import exports as _exports  # noqa: F401  (registers the export kinds)
 from .flow import STATE_LABELS, WORK_FLOW
-from .models import DRAFT, ENTITY, F_AWARD_FILES, F_COVER, F_COVER_SUB, F_WORK_FILES, Work
+from .models import DRAFT, Work
 from .operations import review as ops
 from .operations.common import current_campaign, settings_of, viewed_campaign
 from .queues import ADMIN_QUEUE, UNIT_QUEUE
@@ -132,8 +129,9 @@ def _page_extra(page) -> dict:
     if page.queue is UNIT_QUEUE and ctx.org is not None and ctx.campaign is not None:
         extra["quota"] = ops.quota_info(ctx.campaign.id, ctx.org.id)
     export = "works.unit_export" if page.queue is UNIT_QUEUE else "works.admin_export"
-    extra["export_url"] = url_for(export, **ctx.extra.get("list_url_args", {}),
-                                  **page.args.query(page=None, per_page=None))
+    query = {**ctx.extra.get("list_url_args", {}), **page.args.query(page=None, per_page=None)}
+    extra["export_url"] = url_for(export, **query)
+    extra["export_csv_url"] = url_for(export + "_csv", **query)
     return extra
 
 
@@ -276,79 +274,59 @@ def bulk_recommend():
 
 
 # --- exports ---------------------------------------------------------------------------------
-EXPORT_HEADER = [
-    "编号", "作品名称", "作品类型", "作品分类", "作品简介", "作者姓名", "申报单位", "单位地址",
-    "联系人", "联系电话", "电子邮箱", "职务/职称", "申报单位类型", "推荐渠道", "亮点总结",
-    "相关媒体报道", "获奖情况", "状态", "退回意见", "提交时间", "推荐时间", "更新时间",
-    "申报账号", "作品封面", "封面副图", "作品文件", "获奖情况附件",
-]
-FILE_FIELDS = (F_COVER, F_COVER_SUB, F_WORK_FILES, F_AWARD_FILES)
+# Excel runs as a job on the task queue (any size; progress page, download when done);
+# CSV streams at once. Both rebuild the list from its query string (kepu.works.exports).
+def _export_params(ctx) -> dict:
+    args = (UNIT_QUEUE if ctx.org is not None else ADMIN_QUEUE).parse(request.args, ctx)
+    params = {"campaign_id": ctx.campaign_id, "qs": args.query_string(page=None, per_page=None)}
+    if ctx.org is not None:
+        params["org_id"] = ctx.org.id
+    return params
 
 
-def _file_names(work_ids: list[int]) -> dict[int, dict[str, list[str]]]:
-    out: dict[int, dict[str, list[str]]] = {}
-    if not work_ids:
-        return out
-    for start in range(0, len(work_ids), 500):
-        chunk = work_ids[start:start + 500]
-        rows = db.session.execute(
-            select(StoredFile.entity_id, StoredFile.field, StoredFile.original_name)
-            .where(StoredFile.entity_type == ENTITY, StoredFile.entity_id.in_(chunk))
-            .order_by(StoredFile.created_at, StoredFile.id))
-        for wid, fieldname, name in rows:
-            key = fieldname.rsplit(":", 1)[-1]
-            out.setdefault(wid, {}).setdefault(key, []).append(name)
-    return out
-
-
-def _media_text(items) -> str:
-    parts = []
-    for m in items or []:
-        if isinstance(m, dict):
-            parts.append(" ".join(x for x in (m.get("title", ""), m.get("url", "")) if x))
-        elif m:
-            parts.append(str(m))
-    return "\n".join(parts)
-
-
-def _export(queue, ctx, filename: str):
-    """Every field of the filtered works, streamed (constant memory in the row count)."""
-    args = queue.parse(request.args, ctx)
-    stmt = select(Work).where(*queue.where(ctx, args)).order_by(*queue.order_by(args))
-    ids = list(db.session.scalars(stmt.with_only_columns(Work.id).order_by(None)))
-    files = _file_names(ids)
-
-    def rows():
-        query = stmt.options(selectinload(Work.owner), selectinload(Work.channel))
-        for w in db.session.scalars(query.execution_options(yield_per=500)):
-            f = files.get(w.id, {})
-            yield [
-                w.id, w.title, w.work_type, w.category, w.intro, w.author_name,
-                w.applicant_unit, w.unit_address, w.contact_name, w.contact_phone, w.email,
-                w.job_title, w.unit_type, w.channel.name if w.channel else "", w.highlights,
-                _media_text(w.media_reports), w.awards, STATE_LABELS.get(w.status, w.status),
-                w.return_comment, fmt(w.submitted_at), fmt(w.recommended_at),
-                fmt(w.updated_at), w.owner.phone if w.owner else "",
-                *["\n".join(f.get(k, [])) for k in FILE_FIELDS],
-            ]
-
-    return xlsx_response(filename, [("作品列表", EXPORT_HEADER, rows())])
-
-
-@bp.get("/unit/export.xlsx")
-@login_required
-def unit_export():
+def _unit_export_ctx():
     orgs = _unit_orgs(current_user)
     if not orgs:
         abort(404)
     ctx = _unit_context(orgs=orgs)
-    return _export(UNIT_QUEUE, ctx, f"{ctx.org.name}_推荐作品列表.xlsx")
+    if ctx.campaign is None:
+        abort(404)
+    return ctx
 
 
-@bp.get("/admin/export.xlsx")
+@bp.post("/unit/export.xlsx")
+@login_required
+def unit_export():
+    ctx = _unit_export_ctx()
+    return start_export_response("works.unit_list", _export_params(ctx),
+                                 f"{ctx.org.name} 推荐作品列表（Excel）")
+
+
+@bp.get("/unit/export.csv")
+@login_required
+def unit_export_csv():
+    return export_csv_response("works.unit_list", _export_params(_unit_export_ctx()))
+
+
+def _admin_export_ctx():
+    ctx = _admin_context()
+    if ctx.campaign is None:
+        abort(404)
+    return ctx
+
+
+@bp.post("/admin/export.xlsx")
 @platform_admin_required
 def admin_export():
-    return _export(ADMIN_QUEUE, _admin_context(), "全部作品列表.xlsx")
+    ctx = _admin_export_ctx()
+    return start_export_response("works.admin_list", _export_params(ctx),
+                                 f"{ctx.campaign.title} 全部作品（Excel）")
+
+
+@bp.get("/admin/export.csv")
+@platform_admin_required
+def admin_export_csv():
+    return export_csv_response("works.admin_list", _export_params(_admin_export_ctx()))
 
 
 # --- quotas --------------------------------------------------------------------------
