@@ -37,6 +37,9 @@ class Defaults:
     SMS_DAILY_LIMIT_PER_PHONE = 10
     SMS_DAILY_LIMIT_PER_IP = 50
     SMS_SIGN_NAME = "科普征集平台"
+    # 退回 / 推荐 notices wait this long on the task queue, so that a reviewer's 撤销
+    # right after a decision sends nothing (0: at once)
+    SMS_NOTICE_DELAY_SECONDS = 120
     # Tencent Cloud SMS (optional extra "tencent")
     SMS_TENCENT_SECRET_ID = ""
     SMS_TENCENT_SECRET_KEY = ""

@@ -58,6 +58,8 @@ def make_config(tmp_path: Path, database_url: str, **extra) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
+        # notices go out at once in tests; tests of the delay set it themselves
+        "SMS_NOTICE_DELAY_SECONDS": 0,
         # the task queue runs each task at once, in the caller (tests/jobs has one test
         # against a real consumer process)
         "JOBS_IMMEDIATE": True,
