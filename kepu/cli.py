@@ -46,6 +46,9 @@ DEMO_ACCOUNTS = [
     ("13800000005", "评审专家（演示）", "expert", None),
     ("13800000006", "案例实施单位（演示）", None, None),
     ("13800000007", "评审专家二（演示）", "expert", None),
+    ("13800000008", "北京市科协审核员（演示）", None, None),
+    ("13800000009", "中国科协审核员（演示）", None, None),
+    ("13800000010", "科普中国信息员（演示）", None, None),
 ]
 
 # Demo case admin: the 中国科普作协 unit admin is also bound (as by 推荐码) for cases.
@@ -84,6 +87,9 @@ def demo() -> None:
                 grant_role(user, role, org_id=org_id)
     db.session.commit()
     _demo_campaigns()
+    from .science_day.demo import load as load_science_day
+
+    load_science_day()
     click.echo("")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for phone, name, role, org_name in DEMO_ACCOUNTS:

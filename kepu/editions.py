@@ -240,6 +240,15 @@ def settings_for_new_edition(settings_cls: type[EditionSettings], year: int, sou
     return base
 
 
+def _default_year(settings_cls: type[EditionSettings], year: int) -> int:
+    """The year the defaults are written for (their first date), else ``year``."""
+    import re
+
+    text = json.dumps(settings_cls.DEFAULTS, ensure_ascii=False, default=str)
+    m = re.search(r'"(\d{4})-\d{2}-\d{2}', text)
+    return int(m.group(1)) if m else year
+
+
 def check_year(settings_cls: type[EditionSettings], year) -> int:
     """A valid year with no edition of this kind yet (OperationError on ``year``)."""
     from sqlalchemy import select
@@ -261,7 +270,7 @@ def check_year(settings_cls: type[EditionSettings], year) -> int:
 
 
 def create_edition(settings_cls: type[EditionSettings], year, title: str | None, user=None,
-                   **new_settings):
+                   adjust=None, **new_settings):
     """Create the ``year`` edition of ``settings_cls.KIND`` (year unique per kind, title
     required), its settings copied from the latest edition (``settings_for_new_edition``
     with ``new_settings``). Audited and committed."""
@@ -278,9 +287,11 @@ def create_edition(settings_cls: type[EditionSettings], year, title: str | None,
     if len(title) > TITLE_MAX:
         raise OperationError(f"名称不能超过 {TITLE_MAX} 字", field="title")
     source = latest_edition(settings_cls.KIND)
-    campaign = Campaign(kind=settings_cls.KIND, year=year, title=title,
-                        settings=settings_for_new_edition(settings_cls, year, source,
-                                                          **new_settings))
+    settings = settings_for_new_edition(settings_cls, year, source, **new_settings)
+    if adjust is not None:  # e.g. nested windows a kind shifts itself
+        from_year = source.year if source is not None else _default_year(settings_cls, year)
+        adjust(settings, year - from_year)
+    campaign = Campaign(kind=settings_cls.KIND, year=year, title=title, settings=settings)
     db.session.add(campaign)
     try:
         db.session.flush()
