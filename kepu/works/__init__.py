@@ -15,3 +15,4 @@ from . import files as _files  # noqa: E402
 _files.init_files()
 
 from . import routes  # noqa: E402,F401
+from . import workbench  # noqa: E402,F401
