@@ -114,7 +114,8 @@ def _media_rows(values: dict, limit: int) -> list[dict]:
 
 
 def _render_entry(case: Case, values: dict, errors: dict | None = None, files=None,
-                  status: int = 200, alert: str | None = None, version=None):
+                  status: int = 200, alert: str | None = None, version=None,
+                  confirm_submit: bool = False):
     settings = settings_of(case)
     errors = ops.ordered_errors(errors or {})
     form = CaseForm(formdata=None, data={k: values.get(k, "") for k in ops.TEXT_FIELDS})
@@ -128,7 +129,8 @@ def _render_entry(case: Case, values: dict, errors: dict | None = None, files=No
         version=case.version if version is None else version, window=window,
         editable=editable, alert=alert, dup_warning=ops.duplicate_warning(case),
         outline=settings["detail_outline"], state_label=STATE_LABELS.get(case.status, ""),
-        media_error_keys=[k for k in errors if k.startswith("media")])
+        media_error_keys=[k for k in errors if k.startswith("media")],
+        error_labels=ops.LABELS, confirm_submit=confirm_submit)
 
 
 def _render_locked(case: Case, status: int):
@@ -177,19 +179,28 @@ def edit(case_id: int):
                              status=409 if e.code in ("conflict", "locked") else 422,
                              alert=e.message, version=request.form.get("version"))
     errors = {**plan.warnings, **upload_errors}
-    if request.form.get("action") == "submit" and not remove_id:
-        if not errors:
-            try:
-                ops.submit(case, current_user)
-            except OperationError as e:
-                errors = e.errors or {}
-                return _render_entry(case, values, errors, status=422,
-                                     alert=e.message if not e.errors else _summary(errors))
-            flash("案例已提交至推荐单位，请等待审核；如被退回，可在“我的案例”中修改后重新提交。",
-                  "success")
-            return redirect(url_for(".view", case_id=case.id), 303)
-        return _render_entry(case, values, errors, status=422,
-                             alert="上传的文件未通过检查，案例未提交；其余内容已保存为草稿。")
+    action = request.form.get("action")
+    if action in ("submit", "confirm_submit") and not remove_id:
+        if errors:
+            return _render_entry(case, values, errors, status=422,
+                                 alert="上传的文件未通过检查，案例未提交；其余内容已保存为草稿。")
+        if action == "submit":
+            # 提交至推荐单位: validate first; only a case that can be submitted is asked
+            # "确定提交？" (a server-side step, so it works without JavaScript too).
+            problems, _near = ops.submit_problems(case)
+            if problems:
+                return _render_entry(case, values, problems, status=422,
+                                     alert=_summary(problems))
+            return _render_entry(case, values, confirm_submit=True)
+        try:
+            ops.submit(case, current_user)
+        except OperationError as e:
+            errors = e.errors or {}
+            return _render_entry(case, values, errors, status=422,
+                                 alert=e.message if not e.errors else _summary(errors))
+        flash("案例已提交至推荐单位，请等待审核；如被退回，可在“我的案例”中修改后重新提交。",
+              "success")
+        return redirect(url_for(".view", case_id=case.id), 303)
     if errors:
         return _render_entry(case, values, errors, status=422,
                              alert="草稿已保存，但有文件未通过检查，请查看标红的提示。")
