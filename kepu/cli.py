@@ -41,7 +41,11 @@ DEMO_ACCOUNTS = [
     ("13800000005", "评审专家（演示）", "expert", None),
     ("13800000006", "案例实施单位（演示）", None, None),
     ("13800000007", "评审专家二（演示）", "expert", None),
+    ("13800000008", "上海市科协联系人（演示）", None, None),
 ]
+
+#: A pending 推荐单位管理员 application (the platform admin's to-do in the demo).
+DEMO_APPLICATION = ("13800000008", "上海市科学技术协会")
 
 # Demo case admin: the 中国科普作协 unit admin is also bound (as by 推荐码) for cases.
 DEMO_CASE_ADMIN = ("13800000003", "中国科普作家协会")
@@ -77,6 +81,7 @@ def demo() -> None:
             if not user.has_role(role, org_id=org_id):
                 grant_role(user, role, org_id=org_id)
     db.session.commit()
+    _demo_application()
     _demo_campaigns()
     click.echo("")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
@@ -84,9 +89,27 @@ def demo() -> None:
         click.echo(f"  {phone}  {name}")
 
 
+def _demo_application() -> None:
+    """13800000008 applies to be 上海市科学技术协会's unit admin (once)."""
+    from sqlalchemy import select
+
+    from .accounts.models import User
+    from .orgs.models import Org, UnitApplication
+    from .orgs.operations import apply_unit
+
+    phone, org_name = DEMO_APPLICATION
+    user = User.by_phone(phone)
+    org = db.session.scalar(select(Org).where(Org.name == org_name))
+    if user is None or org is None or db.session.scalar(
+            select(UnitApplication.id).where(UnitApplication.user_id == user.id)):
+        return
+    apply_unit(user, org, "张三", "科普部干部", "演示：待平台管理员审核的推荐单位管理员申请")
+    click.echo(f"Demo application: {phone} for {org_name} (pending)")
+
+
 def _demo_campaigns() -> None:
     """The 2026 works and cases editions, 推荐码, and a few demo entries (idempotent)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from .accounts.models import User
     from .accounts.operations import grant_role
@@ -94,8 +117,6 @@ def _demo_campaigns() -> None:
     from .cases.operations.codes import ensure_codes
     from .cases.operations.editions import ensure_edition as ensure_cases_edition
     from .orgs.models import Org
-    from .timeutil import utcnow
-    from .works.models import Work
     from .works.operations.editions import ensure_edition
 
     works, created = ensure_edition(2026)
@@ -131,6 +152,7 @@ DEMO_WORKS = [
     ("细胞里的工厂", "科普动漫", "前沿科技", "北京市科学技术协会", "in_review"),
     ("地震来了怎么办", "科普视频", "应急安全", "北京市科学技术协会", "in_review"),
     ("AI 如何看懂图片", "科普文章", "数字素养", "中国科普作家协会", "pending"),
+    ("科学家精神进校园", "科普演讲稿", "科学文化", "北京市科学技术协会", "recommended"),
     ("湿地里的候鸟", "科普图书", "生态环境", None, "draft"),
 ]
 DEMO_RETURN_COMMENT = "请补充作品的传播数据（播放量、阅读量）后重新提交。"
@@ -138,7 +160,8 @@ DEMO_RETURN_COMMENT = "请补充作品的传播数据（播放量、阅读量）
 
 def _demo_works(works) -> None:
     """Works in every state a demo role acts on: 待推荐 at both demo units, one 退回修改
-    (the applicant's to-do), two in expert review (both experts' to-dos). Written
+    (the applicant's to-do), one 完成推荐 (the platform admin's: assign experts), two in
+    expert review (both experts' to-dos). Written
     through the review and assignment operations, so their history is real. Skipped
     when the applicant already has works in this edition."""
     from sqlalchemy import func, select
@@ -180,13 +203,14 @@ def _demo_works(works) -> None:
     for work, unit_name, fate in made:
         if fate == "returned":
             review_ops.return_work(work, unit_admins[unit_name], DEMO_RETURN_COMMENT)
-        elif fate == "in_review":
+        elif fate in ("in_review", "recommended"):
             review_ops.recommend(work, unit_admins[unit_name], send_sms=False)
-            to_assign.append(work.id)
+            if fate == "in_review":
+                to_assign.append(work.id)
     if to_assign:
         scoring_ops.assign_bulk(works, to_assign, "2", admin)
-    click.echo(f"Demo works: {len(made)} (待推荐 at both demo units, 1 退回修改, "
-               f"{len(to_assign)} in expert review, 1 draft)")
+    click.echo(f"Demo works: {len(made)} (待推荐 at both demo units, 1 退回修改, 1 完成推荐 "
+               f"waiting for experts, {len(to_assign)} in expert review, 1 draft)")
 
 
 def _demo_photo(w: int, h: int) -> bytes:

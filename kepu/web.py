@@ -122,6 +122,7 @@ def init_web(app) -> None:
     app.jinja_env.globals["flash"] = flash
     app.jinja_env.globals["edition_years"] = edition_years
     app.jinja_env.globals["current_calls"] = wb.footer_calls
+    app.jinja_env.globals["form_errors"] = form_errors
     app.jinja_env.globals.setdefault(
         "has_endpoint", lambda endpoint: endpoint in current_app.view_functions)
 
@@ -138,6 +139,35 @@ def keep_numbers(text) -> Markup:
     escaped = str(escape(text or ""))
     return Markup(_NUMBER_RUN.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>',
                                   escaped))
+
+
+def form_errors(form) -> dict:
+    """{"errors", "labels", "anchors"} of a WTForms form for the error summary macro:
+    the first message of every field with errors, in form order, nested FormField /
+    FieldList entries included; the anchor is the field's id."""
+    errors: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    anchors: dict[str, str] = {}
+
+    def walk(field) -> None:
+        if field.type == "FormField":
+            for sub in field.form:
+                walk(sub)
+        elif field.type == "FieldList":
+            for entry in field.entries:
+                walk(entry)
+        elif field.errors and field.type != "CSRFTokenField":
+            first = field.errors[0] if isinstance(field.errors, (list, tuple)) else field.errors
+            if isinstance(first, str):
+                errors[field.name] = first
+                labels[field.name] = field.label.text if field.label else ""
+                anchors[field.name] = field.id
+
+    for f in form:
+        walk(f)
+    for i, message in enumerate(getattr(form, "form_errors", None) or []):
+        errors[f"_form{i}"] = message
+    return {"errors": errors, "labels": labels, "anchors": anchors}
 
 
 def _lines(value) -> list[str]:

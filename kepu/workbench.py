@@ -18,7 +18,6 @@ in ``kepu/works/workbench.py``, ``kepu/cases/workbench.py`` and ``kepu/admin/wor
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable
@@ -300,6 +299,3 @@ def deadline_of(settings, label: str = "征集截止") -> Deadline | None:
     closes = getattr(settings, "window_close_at", None)
     return Deadline(label, closes) if closes else None
 
-
-def percent(part: int, whole: int) -> int:
-    return 0 if whole <= 0 else min(100, math.floor(part * 100 / whole))

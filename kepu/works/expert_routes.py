@@ -118,9 +118,8 @@ def _render_score(assignment, status=200, form=None, errors=None, form_error=Non
         state=ops.assignment_state(assignment), comment_max=ops.COMMENT_MAX,
         overall_max=ops.OVERALL_MAX, fmt_number=ops.fmt_number,
         weight_sum=sum(float(c.get("weight") or 0) for c in rubric),
-        error_labels={**{f"score_{c['key']}": f"{c['label']}得分" for c in rubric},
-                      **{f"comment_{c['key']}": f"{c['label']}评语" for c in rubric},
-                      "overall": "总体评价"},
+        # score messages name their criterion already; comment messages do not
+        error_labels={f"comment_{c['key']}": f"{c['label']}评语" for c in rubric},
         confirm_submit=confirm_submit and editable)
 
 

@@ -80,6 +80,22 @@
     }
   });
 
+  // Keyboard focus never hides under a sticky action bar (works steps, case form). CSS
+  // scroll-padding covers small fields; a tall one (a textarea, a drop zone) that is only
+  // partly in view is not scrolled by the browser, so scroll it clear of the bar here.
+  document.addEventListener("focusin", function (e) {
+    var el = e.target;
+    if (!el || !el.getBoundingClientRect) return;
+    document.querySelectorAll(".step-actions, .case-actions").forEach(function (bar) {
+      if (bar.contains(el) || window.getComputedStyle(bar).position !== "sticky") return;
+      var box = (el.closest && el.closest(".dropzone")) || el;
+      var r = box.getBoundingClientRect();
+      var top = bar.getBoundingClientRect().top;
+      var overlap = r.bottom + 8 - top;
+      if (overlap > 0) window.scrollBy(0, Math.min(overlap, Math.max(r.top - 16, 0)));
+    });
+  });
+
   // Error summary links (templates/_macros/forms.html): focus the field and show its label.
   document.addEventListener("click", function (e) {
     var a = e.target.closest && e.target.closest(".error-summary a[href^='#']");
