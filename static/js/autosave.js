@@ -88,6 +88,7 @@
   // with the field's current error. Here the error the page was rendered with goes
   // away, and aria-invalid, aria-describedby and .has-error follow the slot.
   function syncErrors(root) {
+    var fields = new Map();  // .field -> has an error (any of its slots)
     root.querySelectorAll("[data-error-for]").forEach(function (slot) {
       var key = slot.getAttribute("data-error-for");
       var errId = key + "-error";
@@ -106,10 +107,12 @@
         if (message) ids.push(errId);
         if (ids.length) c.setAttribute("aria-describedby", ids.join(" "));
         else c.removeAttribute("aria-describedby");
-        var field = c.closest(".field");
-        if (field) field.classList.toggle("has-error", !!message);
+        [c.closest(".field"), c.closest(".case-media-row")].forEach(function (box) {
+          if (box) fields.set(box, fields.get(box) || !!message);
+        });
       });
     });
+    fields.forEach(function (hasError, box) { box.classList.toggle("has-error", hasError); });
     root.querySelectorAll("[data-upload-error]").forEach(function (box) {
       var has = !!box.querySelector(".error");
       box.hidden = !has;

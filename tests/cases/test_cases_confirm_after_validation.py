@@ -59,3 +59,44 @@ def test_confirm_checks_again(cc, client, auth):
     r = post(client, case, dict(data, name="", version=version_in(html)), "confirm_submit")
     assert r.status_code == 422 and "请填写案例名称" in r.get_data(as_text=True)
     assert reload(case.id).status == "draft"
+
+
+HX = {"HX-Request": "true"}
+
+
+def slot(html: str, name: str) -> str:
+    m = re.search(r'<div class="store-slot" id="store-' + name + r'"[^>]*hx-swap-oob="true">(.*?)</div>',
+                  html, re.S)
+    assert m, f"no slot for {name}"
+    return m.group(1)
+
+
+def test_after_a_refused_submit_autosave_keeps_the_errors_true(cc, client, auth):
+    case = new_draft(cc)
+    auth.login_as(cc.implementer)
+    files = photos(cc)
+    data = full_form(case, files, name="", summary="")
+    html = post(client, case, data, "submit").get_data(as_text=True)
+    assert '<input type="hidden" name="check" value="1">' in html
+    assert 'id="store-name" data-error-for="name"' in html
+    # the name is fixed, the summary not yet: one error goes, the other stays
+    fixed = dict(full_form(case, files, summary=""), version=version_in(html), check="1")
+    r = client.post(f"/cases/{case.id}/autosave", data=fixed, headers=HX)
+    out = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert slot(out, "name") == ""
+    assert "请填写简要概述" in slot(out, "summary") and 'id="summary-error"' in slot(out, "summary")
+    assert slot(out, "media_1") == "" and slot(out, "category") == ""
+    summary = out[out.index('id="error-summary"'):]
+    assert "请填写案例名称" not in summary and "请填写简要概述" in summary
+    # both fixed: the banner goes
+    version = re.search(r'name="version" value="(\d+)" hx-swap-oob', out).group(1)
+    r = client.post(f"/cases/{case.id}/autosave",
+                    data=dict(full_form(case, files), version=version, check="1"), headers=HX)
+    out = r.get_data(as_text=True)
+    assert re.search(r'<div class="error-summary" id="error-summary" tabindex="-1" hidden', out)
+    # without the check, an autosave does not judge the form
+    r = client.post(f"/cases/{case.id}/autosave",
+                    data=dict(full_form(case, files, name=""), version=str(int(version) + 1)),
+                    headers=HX)
+    assert "store-name" not in r.get_data(as_text=True)
