@@ -53,7 +53,11 @@ def admin_menu_for_request() -> list:
     """The admin side menu for this page, or [] outside the admin areas."""
     if not ADMIN_PATH.match(request.path or ""):
         return []
-    return wb.admin_menu(current_user)
+    try:
+        return wb.admin_menu(current_user)
+    except Exception:  # noqa: BLE001 - an error page must still render
+        current_app.logger.exception("admin menu could not be built")
+        return []
 
 
 def error_response(code: int, description: str | None = None):

@@ -125,15 +125,17 @@ def register(provider: Provider, key: str | None = None) -> Provider:
 
 
 def cards_for(user) -> list[Card]:
-    """The user's workbench: role cards (by ``order``) before own-entry cards; optional
-    own-entry cards only when there is no role card."""
+    """The user's workbench: role cards (by ``order``) before own-entry cards (those with
+    something to do first); optional own-entry cards only when there is no role card."""
     if not getattr(user, "is_authenticated", False):
         return []
     cards: list[Card] = []
     for provider in list(_providers.values()):
         cards.extend(provider(user) or [])
     role_cards = sorted((c for c in cards if c.role), key=lambda c: (c.order, c.key))
-    own = sorted((c for c in cards if not c.role), key=lambda c: (c.order, c.key))
+    # own entries: the ones with something to do first, then the rest in campaign order
+    own = sorted((c for c in cards if not c.role),
+                 key=lambda c: (not c.todo, c.optional, c.order, c.key))
     if role_cards:
         own = [c for c in own if not c.optional]
     return role_cards + own
@@ -157,6 +159,10 @@ class Call:
     contacts: list[str] = field(default_factory=list)
     #: The campaign's name without the year (优质科普作品征集), for the footer.
     label: str = ""
+
+    @property
+    def deadline(self) -> "Deadline | None":
+        return Deadline("征集截止", self.closes) if self.closes else None
 
 
 @dataclass

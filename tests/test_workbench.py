@@ -56,10 +56,15 @@ def test_role_cards_first_and_optional_own_cards_only_without_roles(app, make_us
     fake_providers("zz1", [own, own_full])
     with app.test_request_context():
         keys = [c.key for c in wb.cards_for(user) if c.key.startswith("zz.")]
-        assert keys == ["zz.own", "zz.own2"]  # no role: every own card
+        assert keys == ["zz.own2", "zz.own"]  # no role: every own card, empty ones last
+        todo = wb.Card(key="zz.own3", title="有待办", role=False, optional=False, order=3,
+                       counts=[wb.Count("退回修改", 1, tone="warn")])
+        fake_providers("zz3", [todo])
+        keys = [c.key for c in wb.cards_for(user) if c.key.startswith("zz.")]
+        assert keys == ["zz.own3", "zz.own2", "zz.own"]  # something to do comes first
         fake_providers("zz2", [role_b, role_a])
         keys = [c.key for c in wb.cards_for(user) if c.key.startswith("zz.")]
-        assert keys == ["zz.a", "zz.b", "zz.own2"]  # roles first; the empty own card goes
+        assert keys == ["zz.a", "zz.b", "zz.own3", "zz.own2"]  # roles first; empty own goes
 
 
 def test_register_is_idempotent_per_key(app, fake_providers):
@@ -177,6 +182,7 @@ def test_home_shows_each_open_call_with_dates_and_apply(client):
     html = client.get("/").get_data(as_text=True)
     works = html[html.index('id="call-works"'):html.index('id="call-science_day"')]
     assert "2026works征集" in works and "2099-12-31 23:59" in works
+    assert re.search(r'<span class="call-left">还剩 \d+ 天</span>', works)
     assert '<a class="btn btn-primary" href="/works/new">立即申报</a>' in works
     cases = html[html.index('id="call-cases"'):]
     assert "未开始" in cases and "2099-01-01 00:00" in cases and "立即申报" not in cases
