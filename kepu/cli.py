@@ -46,10 +46,14 @@ DEMO_ACCOUNTS = [
     ("13800000005", "评审专家（演示）", "expert", None),
     ("13800000006", "案例实施单位（演示）", None, None),
     ("13800000007", "评审专家二（演示）", "expert", None),
-    ("13800000008", "北京市科协审核员（演示）", None, None),
-    ("13800000009", "中国科协审核员（演示）", None, None),
-    ("13800000010", "科普中国信息员（演示）", None, None),
+    ("13800000008", "上海市科协联系人（演示）", None, None),
+    ("13800000011", "北京市科协审核员（演示）", None, None),
+    ("13800000012", "中国科协审核员（演示）", None, None),
+    ("13800000013", "科普中国信息员（演示）", None, None),
 ]
+
+#: A pending 推荐单位管理员 application (the platform admin's to-do in the demo).
+DEMO_APPLICATION = ("13800000008", "上海市科学技术协会")
 
 # Demo case admin: the 中国科普作协 unit admin is also bound (as by 推荐码) for cases.
 DEMO_CASE_ADMIN = ("13800000003", "中国科普作家协会")
@@ -86,6 +90,7 @@ def demo() -> None:
             if not user.has_role(role, org_id=org_id):
                 grant_role(user, role, org_id=org_id)
     db.session.commit()
+    _demo_application()
     _demo_campaigns()
     from .science_day.demo import load as load_science_day
 
@@ -96,9 +101,27 @@ def demo() -> None:
         click.echo(f"  {phone}  {name}")
 
 
+def _demo_application() -> None:
+    """13800000008 applies to be 上海市科学技术协会's unit admin (once)."""
+    from sqlalchemy import select
+
+    from .accounts.models import User
+    from .orgs.models import Org, UnitApplication
+    from .orgs.operations import apply_unit
+
+    phone, org_name = DEMO_APPLICATION
+    user = User.by_phone(phone)
+    org = db.session.scalar(select(Org).where(Org.name == org_name))
+    if user is None or org is None or db.session.scalar(
+            select(UnitApplication.id).where(UnitApplication.user_id == user.id)):
+        return
+    apply_unit(user, org, "张三", "科普部干部", "演示：待平台管理员审核的推荐单位管理员申请")
+    click.echo(f"Demo application: {phone} for {org_name} (pending)")
+
+
 def _demo_campaigns() -> None:
     """The 2026 works and cases editions, 推荐码, and a few demo entries (idempotent)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from .accounts.models import User
     from .accounts.operations import grant_role
@@ -106,8 +129,6 @@ def _demo_campaigns() -> None:
     from .cases.operations.codes import ensure_codes
     from .cases.operations.editions import ensure_edition as ensure_cases_edition
     from .orgs.models import Org
-    from .timeutil import utcnow
-    from .works.models import Work
     from .works.operations.editions import ensure_edition
 
     works, created = ensure_edition(2026)
@@ -127,33 +148,142 @@ def _demo_campaigns() -> None:
         grant_role(user, "case_unit", org_id=org.id)
         db.session.commit()
 
-    applicant = User.by_phone("13800000004")
-    beijing = db.session.scalar(select(Org).where(Org.name == "北京市科学技术协会"))
-    has_works = db.session.scalar(select(func.count(Work.id)).where(
-        Work.campaign_id == works.id, Work.owner_id == applicant.id))
-    if applicant and beijing and not has_works:
-        demo = [
-            ("身边的量子科技", "科普视频", "前沿科技", "pending"),
-            ("家庭急救十问", "科普文章", "健康生活", "pending"),
-            ("湿地里的候鸟", "科普图书", "生态环境", "draft"),
-        ]
-        for title, work_type, category, status in demo:
-            db.session.add(Work(
-                campaign_id=works.id, owner_id=applicant.id, status=status,
-                step=3 if status != "draft" else 1,
-                title=title, work_type=work_type, category=category,
-                intro=f"《{title}》面向公众的科普作品（演示数据）。", author_name="王小明",
-                applicant_unit="北京科普创作中心（演示）", unit_address="北京市海淀区复兴路3号",
-                contact_name="王小明", contact_phone="13800000004", email="demo@example.com",
-                job_title="编辑", unit_type="省级科协", channel_id=beijing.id,
-                highlights="内容经专家审读，累计播放量超过100万次（演示数据）。",
-                submitted_at=None if status == "draft" else utcnow()))
-        db.session.commit()
-        click.echo("Demo works: 3 (2 待推荐 at 北京市科学技术协会, 1 draft)")
+    _demo_works(works)
+    _demo_cases(cases, org)
     code = db.session.scalar(select(RecommendCode).where(
         RecommendCode.campaign_id == cases.id, RecommendCode.org_id == org.id)) if org else None
     if code:
         click.echo(f"推荐码 of {org.name}: {code.code} (for 13800000006 at /cases/start)")
+
+
+#: Demo works of the applicant 13800000004: (title, type, category, unit, what happens).
+DEMO_WORKS = [
+    ("身边的量子科技", "科普视频", "前沿科技", "北京市科学技术协会", "pending"),
+    ("家庭急救十问", "科普文章", "健康生活", "北京市科学技术协会", "pending"),
+    ("城市夜空观星指南", "科普图书", "科学文化", "北京市科学技术协会", "returned"),
+    ("细胞里的工厂", "科普动漫", "前沿科技", "北京市科学技术协会", "in_review"),
+    ("地震来了怎么办", "科普视频", "应急安全", "北京市科学技术协会", "in_review"),
+    ("AI 如何看懂图片", "科普文章", "数字素养", "中国科普作家协会", "pending"),
+    ("科学家精神进校园", "科普演讲稿", "科学文化", "北京市科学技术协会", "recommended"),
+    ("湿地里的候鸟", "科普图书", "生态环境", None, "draft"),
+]
+DEMO_RETURN_COMMENT = "请补充作品的传播数据（播放量、阅读量）后重新提交。"
+
+
+def _demo_works(works) -> None:
+    """Works in every state a demo role acts on: 待推荐 at both demo units, one 退回修改
+    (the applicant's to-do), one 完成推荐 (the platform admin's: assign experts), two in
+    expert review (both experts' to-dos). Written
+    through the review and assignment operations, so their history is real. Skipped
+    when the applicant already has works in this edition."""
+    from sqlalchemy import func, select
+
+    from .accounts.models import User
+    from .orgs.models import Org
+    from .timeutil import utcnow
+    from .works.models import Work
+    from .works.operations import review as review_ops
+    from .works.operations import scoring as scoring_ops
+
+    applicant = User.by_phone("13800000004")
+    admin = User.by_phone("13800000001")
+    if applicant is None or admin is None or db.session.scalar(select(func.count(Work.id)).where(
+            Work.campaign_id == works.id, Work.owner_id == applicant.id)):
+        return
+    units = {o.name: o for o in db.session.scalars(select(Org).where(Org.name.in_(
+        [u for *_, u, _s in DEMO_WORKS if u])))}
+    unit_admins = {"北京市科学技术协会": User.by_phone("13800000002"),
+                   "中国科普作家协会": User.by_phone("13800000003")}
+    made = []
+    for title, work_type, category, unit_name, fate in DEMO_WORKS:
+        unit = units.get(unit_name)
+        work = Work(
+            campaign_id=works.id, owner_id=applicant.id,
+            status="draft" if fate == "draft" else "pending", step=3 if fate != "draft" else 1,
+            title=title, work_type=work_type, category=category,
+            intro=f"《{title}》面向公众的科普作品（演示数据）。", author_name="王小明",
+            applicant_unit="北京科普创作中心（演示）", unit_address="北京市海淀区复兴路3号",
+            contact_name="王小明", contact_phone="13800000004", email="demo@example.com",
+            job_title="编辑", unit_type="全国学会" if unit_name == "中国科普作家协会" else "省级科协",
+            channel_id=unit.id if unit else None,
+            highlights="内容经专家审读，累计播放量超过100万次（演示数据）。",
+            submitted_at=None if fate == "draft" else utcnow())
+        db.session.add(work)
+        made.append((work, unit_name, fate))
+    db.session.commit()
+    to_assign = []
+    for work, unit_name, fate in made:
+        if fate == "returned":
+            review_ops.return_work(work, unit_admins[unit_name], DEMO_RETURN_COMMENT)
+        elif fate in ("in_review", "recommended"):
+            review_ops.recommend(work, unit_admins[unit_name], send_sms=False)
+            if fate == "in_review":
+                to_assign.append(work.id)
+    if to_assign:
+        scoring_ops.assign_bulk(works, to_assign, "2", admin)
+    click.echo(f"Demo works: {len(made)} (待推荐 at both demo units, 1 退回修改, 1 完成推荐 "
+               f"waiting for experts, {len(to_assign)} in expert review, 1 draft)")
+
+
+def _demo_photo(w: int, h: int) -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (w, h), (31, 95, 191))
+    ImageDraw.Draw(img).ellipse([w // 4, h // 4, w * 3 // 4, h * 3 // 4], fill=(250, 204, 60))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _demo_cases(cases, org) -> None:
+    """Cases of the implementing unit 13800000006 at 中国科普作家协会: one 待推荐 (the case
+    admin's to-do), one 退回修改 (the implementing unit's to-do), one draft."""
+    import io
+
+    from sqlalchemy import func, select
+    from werkzeug.datastructures import FileStorage
+
+    from .accounts.models import User
+    from .cases.models import F_PHOTO_LANDSCAPE, F_PHOTO_PORTRAIT, Case
+    from .cases.operations import review as case_review
+    from .files.operations import attach, save_upload
+    from .timeutil import utcnow
+
+    owner = User.by_phone("13800000006")
+    case_admin = User.by_phone("13800000003")
+    if org is None or owner is None or case_admin is None or db.session.scalar(
+            select(func.count(Case.id)).where(Case.campaign_id == cases.id,
+                                              Case.owner_id == owner.id)):
+        return
+    demo = [("流动科技馆进乡村", "activity", "科普讲座", "submitted"),
+            ("社区科普大篷车", "activity", "综合活动", "returned"),
+            ("科技小院开放日", "venue", "科技小院", "draft")]
+    made = []
+    for name, category, subtype, fate in demo:
+        case = Case(campaign_id=cases.id, org_id=org.id, owner_id=owner.id,
+                    status="draft" if fate == "draft" else "submitted",
+                    submitted_at=None if fate == "draft" else utcnow(), name=name,
+                    impl_unit="某县科技馆（演示）", unit_address="河北省某县人民路1号",
+                    contact_name="李四", job_title="馆长", contact_phone="010-68526368",
+                    email="lisi@example.com", category=category, subtype=subtype,
+                    summary="组织流动科技馆巡展20场，覆盖学生1万人次（演示数据）。",
+                    media_reports=[], awards="",
+                    details="实施、应用及推广情况：……\n成效与创新亮点：……\n经验及思考：……")
+        db.session.add(case)
+        db.session.flush()
+        for field, (w, h), fname in ((F_PHOTO_LANDSCAPE, (320, 200), "横版.jpg"),
+                                     (F_PHOTO_PORTRAIT, (200, 320), "竖版.jpg")):
+            stored = save_upload(field, FileStorage(stream=io.BytesIO(_demo_photo(w, h)),
+                                                    filename=fname), owner, commit=False)
+            attach(stored, "case", case.id, commit=False)
+        made.append((case, fate))
+    db.session.commit()
+    for case, fate in made:
+        if fate == "returned":
+            case_review.return_case(case, case_admin, "请补充活动覆盖人数和媒体报道情况。")
+    click.echo("Demo cases: 3 at 中国科普作家协会 (1 待推荐, 1 退回修改, 1 draft)")
 
 
 @kepu_cli.command("import-orgs")

@@ -88,6 +88,12 @@ class Defaults:
     EXPORT_RETENTION_HOURS = 24
 
     PLATFORM_NAME = "科普征集平台"
+    # Footer of every page: who runs this deployment and how to reach its support.
+    # Deployment facts, so configuration (KEPU_PLATFORM_OPERATOR, KEPU_PLATFORM_CONTACTS:
+    # a JSON list or lines separated by "|"); each call's own 业务咨询 / 系统咨询 contacts
+    # are edition settings, edited by platform admins under 届次与设置.
+    PLATFORM_OPERATOR = "中国科学技术协会科普部"
+    PLATFORM_CONTACTS: list | str = []
     PAGE_SIZE = 20
 
 

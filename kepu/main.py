@@ -1,13 +1,32 @@
-"""Home page, health check and the 届次 (edition) switch of the campaign lists."""
+"""Home page (the front door), the workbench, health check and the 届次 (edition) switch
+of the campaign lists."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from . import workbench as wb
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def index():
-    return render_template("index.html")
+    """Each campaign's current call with its dates and 立即申报; campaigns without an
+    edition (or not built yet, like 全国科普日 for now) get a card without links."""
+    from .admin.models import CAMPAIGN_KINDS
+
+    calls = wb.calls()
+    entries = {e.kind: e for e in wb.campaigns()}
+    return render_template("index.html", calls=calls, entries=entries,
+                           kinds=list(CAMPAIGN_KINDS.items()))
+
+
+@bp.get("/workbench")
+@login_required
+def workbench():
+    """工作台: the cards of the current user's grants and entries (kepu/workbench.py)."""
+    cards = wb.cards_for(current_user)
+    alerts = [a for c in cards for a in c.alerts]
+    return render_template("workbench.html", cards=cards, alerts=alerts)
 
 
 @bp.get("/healthz")

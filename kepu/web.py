@@ -1,12 +1,15 @@
 """App-wide web plumbing: user loader, security headers, error pages, template globals."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app, flash, get_flashed_messages, render_template, request
 from flask_login import current_user
+from markupsafe import Markup, escape
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .accounts import roles as R
+from . import workbench as wb
 from .editions import edition_years
 from .extensions import db, login_manager
 from .timeutil import fmt, to_local
@@ -49,32 +52,19 @@ def load_user(user_id: str):
     return user
 
 
-def nav_items(user) -> list[tuple[str, str]]:
-    """(endpoint, label) pairs for the header, by role."""
-    items = [("main.index", "首页"), ("works.index", "作品征集"), ("orgs.channels", "推荐渠道查询")]
-    if not user.is_authenticated:
-        return _existing(items)
-    items.append(("works.my_works", "我的作品"))
-    items.append(("cases.my_cases", "我的案例"))
-    if user.org_ids_for(R.UNIT_ADMIN):
-        items.append(("works.unit_list", "作品推荐"))
-    if user.org_ids_for(R.CASE_UNIT):
-        items.append(("cases.unit_list", "案例推荐"))
-    if user.has_role(R.EXPERT):
-        items.append(("works.expert_list", "评审任务"))
-    items.append(("accounts.profile", "个人中心"))
-    if user.org_ids_for(R.UNIT_ADMIN):
-        items.append(("orgs.my_units", "我的推荐单位"))
-    if user.is_platform_admin:
-        items.append(("admin.index", "管理后台"))
-    elif user.has_role(R.NATIONAL_ADMIN):
-        items.append(("cases.admin_select", "案例遴选"))
-    return _existing(items)
+#: Admin areas (a side menu): /admin/…, /<blueprint>/admin/…
+ADMIN_PATH = re.compile(r"^/(?:[a-z_]+/)?admin(?:/|\.|$)")
 
 
-def _existing(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    endpoints = current_app.view_functions
-    return [(e, label) for e, label in items if e in endpoints]
+def admin_menu_for_request() -> list:
+    """The admin side menu for this page, or [] outside the admin areas."""
+    if not ADMIN_PATH.match(request.path or ""):
+        return []
+    try:
+        return wb.admin_menu(current_user)
+    except Exception:  # noqa: BLE001 - an error page must still render
+        current_app.logger.exception("admin menu could not be built")
+        return []
 
 
 def error_response(code: int, description: str | None = None):
@@ -129,12 +119,72 @@ def init_web(app) -> None:
     def globals_():
         return {
             "platform_name": app.config["PLATFORM_NAME"],
-            "nav_items": nav_items(current_user),
+            "header_campaigns": wb.campaigns(),
+            "admin_menu": admin_menu_for_request(),
+            "platform_operator": app.config.get("PLATFORM_OPERATOR", ""),
+            "platform_contacts": _lines(app.config.get("PLATFORM_CONTACTS")),
             "demo_mode": app.config.get("DEMO_MODE"),
         }
 
     app.jinja_env.filters["dt"] = fmt
+    app.jinja_env.filters["keep_numbers"] = keep_numbers
     app.jinja_env.filters["localtime"] = to_local
     app.jinja_env.globals["get_flashed_messages"] = get_flashed_messages
     app.jinja_env.globals["flash"] = flash
     app.jinja_env.globals["edition_years"] = edition_years
+    app.jinja_env.globals["current_calls"] = wb.footer_calls
+    app.jinja_env.globals["form_errors"] = form_errors
+    app.jinja_env.globals.setdefault(
+        "has_endpoint", lambda endpoint: endpoint in current_app.view_functions)
+
+
+#: Phone numbers, codes and ids: a run of digits with dashes, e.g. 010-68526368,
+#: 15901291219, 400-810-0000, ZAMH7-S8FYY is not matched (letters) but is shown whole
+#: by its own markup.
+_NUMBER_RUN = re.compile(r"\+?\d[\d-]{4,}\d(?:(?:转|-)\d{1,6})?")
+
+
+def keep_numbers(text) -> Markup:
+    """Escape ``text`` and wrap each phone number / numeric id in a ``.nowrap`` span,
+    so a line never breaks inside one (pages, footer and the PDFs)."""
+    escaped = str(escape(text or ""))
+    return Markup(_NUMBER_RUN.sub(lambda m: f'<span class="nowrap">{m.group(0)}</span>',
+                                  escaped))
+
+
+def form_errors(form) -> dict:
+    """{"errors", "labels", "anchors"} of a WTForms form for the error summary macro:
+    the first message of every field with errors, in form order, nested FormField /
+    FieldList entries included; the anchor is the field's id."""
+    errors: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    anchors: dict[str, str] = {}
+
+    def walk(field) -> None:
+        if field.type == "FormField":
+            for sub in field.form:
+                walk(sub)
+        elif field.type == "FieldList":
+            for entry in field.entries:
+                walk(entry)
+        elif field.errors and field.type != "CSRFTokenField":
+            first = field.errors[0] if isinstance(field.errors, (list, tuple)) else field.errors
+            if isinstance(first, str):
+                errors[field.name] = first
+                labels[field.name] = field.label.text if field.label else ""
+                anchors[field.name] = field.id
+
+    for f in form:
+        walk(f)
+    for i, message in enumerate(getattr(form, "form_errors", None) or []):
+        errors[f"_form{i}"] = message
+    return {"errors": errors, "labels": labels, "anchors": anchors}
+
+
+def _lines(value) -> list[str]:
+    """A config value given as a list or as one string with lines separated by "|"."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split("|") if p.strip()]
+    return [str(p) for p in value if str(p).strip()]

@@ -205,6 +205,12 @@ GET_ROUTES = [
     ("works.admin_stats", lambda w: "/works/admin/stats", ADMIN),
     ("works.admin_editions", lambda w: "/works/admin/editions", ADMIN),
     ("works.admin_settings", lambda w: f"/works/admin/editions/{w.works.id}/settings", ADMIN),
+    ("cases.index", lambda w: "/cases/", PUBLIC),
+    ("cases.unit_code", lambda w: "/cases/unit/code", CASE_UNITS),
+    # another unit's 推荐码 is someone else's object: 404 (also for the platform admin,
+    # who manages codes under 推荐码管理)
+    ("cases.unit_code", lambda w: f"/cases/unit/code?org={w.other_unit.id}",
+     expect(404, other_case_admin=200)),
     ("cases.my_cases", lambda w: "/cases/mine", LOGGED_IN),
     ("cases.bind", lambda w: "/cases/bind", LOGGED_IN),
     ("cases.start", lambda w: "/cases/start", LOGGED_IN),

@@ -108,6 +108,7 @@ GET_ROUTES = [
     ("orgs.regions", lambda w: "/orgs/regions?province=44", PUBLIC),
     ("orgs.autocomplete", lambda w: "/orgs/autocomplete?q=北京&field=org_id", PUBLIC),
     ("orgs.pick", lambda w: f"/orgs/pick?id={w.org.id}&field=org_id", PUBLIC),
+    ("main.workbench", lambda w: "/workbench", LOGGED_IN),
     ("accounts.profile", lambda w: "/account/", LOGGED_IN),
     ("accounts.change_password", lambda w: "/account/password", LOGGED_IN),
     ("accounts.realname", lambda w: "/account/realname", LOGGED_IN),

@@ -95,7 +95,7 @@ def _apply_error(form, err: ops.AccountError, default: str) -> None:
 @limiter.limit(_sms_limit, methods=["POST"], exempt_when=_not_sending)
 def register():
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.profile"), 303)
+        return redirect(url_for("main.workbench"), 303)
     form = RegisterForm()
     sms = None
     status = 200
@@ -129,7 +129,7 @@ def login():
         method = "password"
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(next_url or url_for("accounts.profile"), 303)
+        return redirect(next_url or url_for("main.workbench"), 303)
     form = SmsLoginForm() if method == "sms" else PasswordLoginForm()
     sms = None
     status = 200
@@ -149,7 +149,7 @@ def login():
             else:
                 _start_session(user)
                 flash("登录成功", "success")
-                return redirect(next_url or url_for("accounts.profile"), 303)
+                return redirect(next_url or url_for("main.workbench"), 303)
         else:
             status = 422
     wait = _wait_for(form, "login", sms) if method == "sms" else 0

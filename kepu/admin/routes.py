@@ -33,7 +33,10 @@ def _int_or_none(value) -> int | None:
 @bp.get("/")
 @platform_admin_required
 def index():
-    return render("admin/index.html", counts=ops.dashboard_counts(), has_endpoint=has_endpoint)
+    from ..workbench import admin_figures
+
+    return render("admin/index.html", counts=ops.dashboard_counts(), figures=admin_figures(),
+                  has_endpoint=has_endpoint)
 
 
 @bp.get("/users")

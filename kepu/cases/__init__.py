@@ -15,3 +15,4 @@ _files.init_files()
 
 from . import routes  # noqa: E402,F401
 from . import edition_routes  # noqa: E402,F401
+from . import workbench  # noqa: E402,F401

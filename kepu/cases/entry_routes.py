@@ -31,6 +31,33 @@ from .operations import entry as ops
 UPLOAD_TARGETS = ops.TARGETS
 HISTORY_LABELS = {"create": "创建草稿", "delete": "删除草稿"}
 
+#: Error slots of the form besides the text fields (see error_slot in _macros/forms.html):
+#: the controls each one marks invalid.
+SLOT_CONTROLS = {"category": "#category-field input[type=radio]", "media": "#media-field input"}
+_ANCHORS = {"photo_landscape": "upload-photo_landscape-input",
+            "photo_portrait": "upload-photo_portrait-input",
+            "award_proof": "upload-award_proof-input", "category": "category-field",
+            "subtype": "category-field", "media": "media_title_1"}
+
+
+def error_anchors(errors: dict) -> dict:
+    """Where the error summary links to, per error key (default: the field's id)."""
+    out = {}
+    for key in errors:
+        if key.startswith("media_") and key[6:].isdigit():
+            out[key] = "media_title_" + key[6:]
+        elif key in _ANCHORS:
+            out[key] = _ANCHORS[key]
+    return out
+
+
+def _shown_errors(problems: dict) -> dict:
+    """Submit problems keyed by error slot: a subtype problem shows in the category slot."""
+    shown = dict(problems)
+    if "subtype" in shown:
+        shown.setdefault("category", shown.pop("subtype"))
+    return ops.ordered_errors(shown)
+
 
 def _own_case_or_404(case_id: int) -> Case:
     case = db.get_or_404(Case, case_id)
@@ -114,7 +141,8 @@ def _media_rows(values: dict, limit: int) -> list[dict]:
 
 
 def _render_entry(case: Case, values: dict, errors: dict | None = None, files=None,
-                  status: int = 200, alert: str | None = None, version=None):
+                  status: int = 200, alert: str | None = None, version=None,
+                  confirm_submit: bool = False, check: bool = False):
     settings = settings_of(case)
     errors = ops.ordered_errors(errors or {})
     form = CaseForm(formdata=None, data={k: values.get(k, "") for k in ops.TEXT_FIELDS})
@@ -128,7 +156,9 @@ def _render_entry(case: Case, values: dict, errors: dict | None = None, files=No
         version=case.version if version is None else version, window=window,
         editable=editable, alert=alert, dup_warning=ops.duplicate_warning(case),
         outline=settings["detail_outline"], state_label=STATE_LABELS.get(case.status, ""),
-        media_error_keys=[k for k in errors if k.startswith("media")])
+        media_error_keys=[k for k in errors if k.startswith("media")],
+        error_labels=ops.LABELS, confirm_submit=confirm_submit, check=check,
+        error_anchors=error_anchors, slot_controls=SLOT_CONTROLS)
 
 
 def _render_locked(case: Case, status: int):
@@ -177,19 +207,29 @@ def edit(case_id: int):
                              status=409 if e.code in ("conflict", "locked") else 422,
                              alert=e.message, version=request.form.get("version"))
     errors = {**plan.warnings, **upload_errors}
-    if request.form.get("action") == "submit" and not remove_id:
-        if not errors:
-            try:
-                ops.submit(case, current_user)
-            except OperationError as e:
-                errors = e.errors or {}
-                return _render_entry(case, values, errors, status=422,
-                                     alert=e.message if not e.errors else _summary(errors))
-            flash("案例已提交至推荐单位，请等待审核；如被退回，可在“我的案例”中修改后重新提交。",
-                  "success")
-            return redirect(url_for(".view", case_id=case.id), 303)
-        return _render_entry(case, values, errors, status=422,
-                             alert="上传的文件未通过检查，案例未提交；其余内容已保存为草稿。")
+    action = request.form.get("action")
+    if action in ("submit", "confirm_submit") and not remove_id:
+        if errors:
+            return _render_entry(case, values, errors, status=422,
+                                 alert="上传的文件未通过检查，案例未提交；其余内容已保存为草稿。")
+        if action == "submit":
+            # 提交至推荐单位: validate first; only a case that can be submitted is asked
+            # "确定提交？" (a server-side step, so it works without JavaScript too).
+            problems, _near = ops.submit_problems(case)
+            if problems:
+                return _render_entry(case, values, problems, status=422,
+                                     alert=_summary(problems), check=True)
+            return _render_entry(case, values, confirm_submit=True)
+        try:
+            ops.submit(case, current_user)
+        except OperationError as e:
+            errors = e.errors or {}
+            return _render_entry(case, values, errors, status=422,
+                                 alert=e.message if not e.errors else _summary(errors),
+                                 check=bool(e.errors))
+        flash("案例已提交至推荐单位，请等待审核；如被退回，可在“我的案例”中修改后重新提交。",
+              "success")
+        return redirect(url_for(".view", case_id=case.id), 303)
     if errors:
         return _render_entry(case, values, errors, status=422,
                              alert="草稿已保存，但有文件未通过检查，请查看标红的提示。")
@@ -218,9 +258,21 @@ def autosave(case_id: int):
                       status=409 if e.code == "locked" else 422,
                       autosave_error=e.message, case=case, oob=True)
     message = "；".join(plan.warnings.values()) or None
+    extra = {}
+    if request.form.get("check") == "1":
+        # 提交至推荐单位 found problems on this page: every autosave answers with each
+        # field's current error, so an error goes as soon as its field is valid.
+        problems, _near = ops.submit_problems(case)
+        shown = _shown_errors({**problems, **plan.warnings})
+        rows = len(request.form.getlist("media_title"))
+        extra = dict(shown=shown, upload_slots=list(UPLOAD_TARGETS),
+                     slots=[n for n in ops.TEXT_FIELDS] + ["category", "media"]
+                     + [f"media_{i}" for i in range(1, rows + 1)],
+                     slot_controls=SLOT_CONTROLS, error_anchors=error_anchors,
+                     error_labels=ops.LABELS)
     return render_fragment("cases/entry.html", "autosave_result", case=case, oob=True,
                   saved_at=case.updated_at, new_version=case.version, autosave_message=message,
-                  dup_warning=ops.duplicate_warning(case))
+                  dup_warning=ops.duplicate_warning(case), **extra)
 
 
 @bp.post("/<int:case_id>/delete")

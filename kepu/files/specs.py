@@ -99,6 +99,21 @@ class FieldSpec:
         return ",".join("." + e for e in self.extensions)
 
     @property
+    def limits_text(self) -> str:
+        """The hint without the formats (the upload widget shows those as tags)."""
+        if self.help:
+            return self.help
+        if self.multiple:
+            text = f"支持多个文件，单个最大{self.size_text}"
+            if self.max_files:
+                text += f"，最多{self.max_files}个"
+        else:
+            text = f"单个文件，最大{self.size_text}"
+        if self.orientation:
+            text += f"；需为{ORIENTATIONS[self.orientation][0]}照片"
+        return text
+
+    @property
     def hint(self) -> str:
         if self.help:
             return self.help

@@ -24,9 +24,9 @@ OPEN_WINDOWS = {key: {"open": "2026-08-15 00:00", "close": close} for key, close
 
 #: phone, name, role, scope
 PEOPLE = [
-    ("13800000008", "北京市科协审核员（演示）", "provincial_admin", {"region_code": "11"}),
-    ("13800000009", "中国科协审核员（演示）", "national_admin", {}),
-    ("13800000010", "科普中国信息员（演示）", "info_officer", {}),
+    ("13800000011", "北京市科协审核员（演示）", "provincial_admin", {"region_code": "11"}),
+    ("13800000012", "中国科协审核员（演示）", "national_admin", {}),
+    ("13800000013", "科普中国信息员（演示）", "info_officer", {}),
     # the busiest demo user also administers a 全国学会's 归口 activities
     ("13800000003", None, "society_admin", {"org": "中国科普作家协会"}),
 ]
@@ -78,7 +78,7 @@ def load() -> None:
                 continue
         if not user.has_role(role, org_id=org_id, region_code=scope.get("region_code")):
             grant_role(user, role, org_id=org_id, region_code=scope.get("region_code"))
-    officer = User.by_phone("13800000010")
+    officer = User.by_phone("13800000013")
     beijing = db.session.scalar(select(Org).where(Org.name == "北京市科学技术协会"))
     if db.session.scalar(select(InfoOfficer.id).where(InfoOfficer.user_id == officer.id)) is None:
         db.session.add(InfoOfficer(user_id=officer.id, org_id=beijing.id if beijing else None,
@@ -117,5 +117,5 @@ def load() -> None:
 
             publish_snapshot(a)
     db.session.commit()
-    click.echo(f"Demo activities: {len(ACTIVITIES)} (every review state; 13800000008 reviews "
-               "北京's, 13800000009 is the national admin)")
+    click.echo(f"Demo activities: {len(ACTIVITIES)} (every review state; 13800000011 reviews "
+               "北京's, 13800000012 is the national admin)")

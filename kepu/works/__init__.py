@@ -16,3 +16,4 @@ _files.init_files()
 
 from . import routes  # noqa: E402,F401
 from . import tasks  # noqa: E402,F401
+from . import workbench  # noqa: E402,F401

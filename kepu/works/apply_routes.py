@@ -28,6 +28,27 @@ from .settings import WindowState, WorksSettings
 
 TEMPLATE = "works/apply.html"
 
+#: Where the error summary links to, for errors whose key is not the field's id.
+ERROR_ANCHORS = {"cover": "upload-cover-input", "cover_sub": "upload-cover_sub-input",
+                 "work_file": "upload-work_files-input",
+                 "award_file": "upload-award_files-input", "media_reports": "media_title_1"}
+#: The controls an error slot marks invalid, when not the element with the field's id.
+SLOT_CONTROLS = {"media_reports": "#media_reports-field [data-media-input]"}
+#: Field order of each step (the error summary lists errors top to bottom).
+FIELD_ORDER = {
+    1: ("title", "work_type", "category", "intro", "cover", "cover_sub", "work_file"),
+    2: ("author_name", "applicant_unit", "unit_address", "contact_name", "contact_phone",
+        "email", "job_title", "unit_type", "channel_id", "highlights", "media_reports",
+        "awards", "award_file"),
+    3: ("declaration",),
+}
+
+
+def ordered_errors(errors: dict, step: int) -> dict:
+    order = FIELD_ORDER.get(step, ())
+    rank = {name: i for i, name in enumerate(order)}
+    return {k: errors[k] for k in sorted(errors, key=lambda k: rank.get(k, len(order)))}
+
 
 def _own_work(work_id: int) -> Work:
     work = db.get_or_404(Work, work_id)
@@ -42,7 +63,7 @@ def _render_step(work: Work, step: int, *, status: int = 200, errors: dict | Non
     """One step page. ``posted``: show the values of this request instead of the stored
     ones (re-render after a refusal, nothing typed is lost)."""
     settings = settings_of(work)
-    errors = dict(errors or {})
+    errors = ordered_errors(dict(errors or {}), step)
     files = ops.work_files(work)
     form = None
     media = work.media_reports or []
@@ -72,6 +93,7 @@ def _render_step(work: Work, step: int, *, status: int = 200, errors: dict | Non
         window=settings.window(), submitted=work.status != "draft",
         return_comment=ops.return_comment_of(work) if work.status == RETURNED else "",
         declared=bool(request.form.get("declaration")) if posted else False,
+        error_anchors=ERROR_ANCHORS, slot_controls=SLOT_CONTROLS,
     )
 
 
@@ -135,7 +157,7 @@ def edit(work_id: int, step: int):
         if e.step != step:  # 确认提交 with problems in an earlier step: send them there
             return redirect(url_for(".edit", work_id=work.id, step=e.step, check=1), code=303)
         return _render_step(work, step, status=422, errors=e.errors, posted=True,
-                            alert=e.message)
+                            alert=e.message, check=True)
     except ops.ConflictError as e:
         # Keep the stale version: a later save from this page must not overwrite either.
         return _render_step(work, step, status=409, posted=True, alert=e.message,
@@ -175,9 +197,18 @@ def autosave(work_id: int):
     except OperationError as e:
         return _autosave_reply(409, conflict=True, message=e.message)
     slots = [n for n in ops.STEP_TEXT[step] + ops.STEP_OTHER[step]]
+    # Once the step has been checked (the page shows its errors), the answer carries
+    # every field's current error, so an error goes as soon as its field is valid.
+    checked = request.form.get("check") == "1"
+    shown = ops.validate_step(work, step) if checked else {}
+    shown.update(result.store_errors)
+    upload_slots = [(key, ops.FILE_TARGETS[key]) for key in ops.STEP_FILES[step]
+                    if checked or key in result.store_errors]
     return _autosave_reply(
         200, conflict=False, saved_at=work.updated_at, version=work.version,
-        store_errors=result.store_errors, slots=slots,
+        store_errors=result.store_errors, slots=slots, upload_slots=upload_slots,
+        shown=ordered_errors(shown, step), labels=ops.LABELS, error_anchors=ERROR_ANCHORS,
+        slot_controls=SLOT_CONTROLS,
         message=("已自动保存，但" + "；".join(result.store_errors.values()))
         if result.store_errors else None)
 

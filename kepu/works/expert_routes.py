@@ -102,7 +102,8 @@ def _score_fields(rubric, assignment, form=None):
     return fields, overall
 
 
-def _render_score(assignment, status=200, form=None, errors=None, form_error=None, notice=None):
+def _render_score(assignment, status=200, form=None, errors=None, form_error=None, notice=None,
+                  confirm_submit=False):
     work = assignment.work
     settings = WorksSettings(work.campaign)
     rubric = settings.rubric
@@ -117,7 +118,10 @@ def _render_score(assignment, status=200, form=None, errors=None, form_error=Non
         errors=errors or {}, form_error=form_error, notice=notice, editable=editable,
         state=ops.assignment_state(assignment), comment_max=ops.COMMENT_MAX,
         overall_max=ops.OVERALL_MAX, fmt_number=ops.fmt_number,
-        weight_sum=sum(float(c.get("weight") or 0) for c in rubric))
+        weight_sum=sum(float(c.get("weight") or 0) for c in rubric),
+        # score messages name their criterion already; comment messages do not
+        error_labels={f"comment_{c['key']}": f"{c['label']}评语" for c in rubric},
+        confirm_submit=confirm_submit and editable)
 
 
 @bp.route("/expert/<int:assignment_id>", methods=["GET", "POST"], endpoint="expert_score")
@@ -131,16 +135,26 @@ def expert_score(assignment_id: int):
     # Only the assigned expert may write, not even the platform admin.
     if assignment.expert_id != current_user.id:
         abort(404)
-    submit = request.form.get("action") == "submit"
+    action = request.form.get("action")
+    if action == "submit":
+        # 提交评分 validates first and only then asks "确定提交？" (a server-side step:
+        # the scores are kept as 暂存 meanwhile; 确认提交 posts action=confirm_submit).
+        problems = ops.check_scores(assignment, request.form)
+        if problems:
+            return _render_score(assignment, status=422, form=request.form, errors=problems,
+                                 form_error=f"请修改下列 {len(problems)} 处内容后再提交评分")
+    submit = action == "confirm_submit"
     try:
         ops.save_scores(assignment, request.form, current_user, submit=submit)
     except OperationError as e:
         db.session.rollback()
         form_error = None if e.errors else e.message
-        if e.errors and len(e.errors) > 1:
-            form_error = f"请修改下列标红的 {len(e.errors)} 处内容"
+        if e.errors:
+            form_error = f"请修改下列 {len(e.errors)} 处内容"
         return _render_score(assignment, status=422, form=request.form, errors=e.errors,
                              form_error=form_error)
+    if action == "submit":
+        return _render_score(assignment, form=request.form, confirm_submit=True)
     if submit:
         message = "评分已提交。"
         if assignment.work.status != IN_REVIEW:

@@ -83,6 +83,48 @@
     });
   });
 
+  // --- error state after an autosave ----------------------------------------------
+  // The autosave answer swaps each field's error slot ([data-error-for], out of band)
+  // with the field's current error. Here the error the page was rendered with goes
+  // away, and aria-invalid, aria-describedby and .has-error follow the slot.
+  function syncErrors(root) {
+    var fields = new Map();  // .field -> has an error (any of its slots)
+    root.querySelectorAll("[data-error-for]").forEach(function (slot) {
+      var key = slot.getAttribute("data-error-for");
+      var errId = key + "-error";
+      var message = slot.querySelector(".error");
+      document.querySelectorAll('[id="' + errId + '"]').forEach(function (el) {
+        if (!slot.contains(el)) el.parentNode.removeChild(el);
+      });
+      var sel = slot.getAttribute("data-controls");
+      var controls = sel ? Array.prototype.slice.call(document.querySelectorAll(sel))
+        : [document.getElementById(key)].filter(Boolean);
+      controls.forEach(function (c) {
+        if (message) c.setAttribute("aria-invalid", "true");
+        else c.removeAttribute("aria-invalid");
+        var ids = (c.getAttribute("aria-describedby") || "").split(/\s+/)
+          .filter(function (x) { return x && x !== errId; });
+        if (message) ids.push(errId);
+        if (ids.length) c.setAttribute("aria-describedby", ids.join(" "));
+        else c.removeAttribute("aria-describedby");
+        [c.closest(".field"), c.closest(".case-media-row")].forEach(function (box) {
+          if (box) fields.set(box, fields.get(box) || !!message);
+        });
+      });
+    });
+    fields.forEach(function (hasError, box) { box.classList.toggle("has-error", hasError); });
+    root.querySelectorAll("[data-upload-error]").forEach(function (box) {
+      var has = !!box.querySelector(".error");
+      box.hidden = !has;
+      var widget = box.closest("[data-upload]");
+      if (widget) widget.classList.toggle("has-error", has);
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var form = e.target && e.target.closest ? e.target.closest("form[data-autosave]") : null;
+    if (form) syncErrors(form);
+  });
+
   // The upload widget answers with HX-Trigger: files-changed (upload or removal).
   document.addEventListener("files-changed", function (e) {
     var form = e.target && e.target.closest ? e.target.closest("form[data-autosave]") : null;

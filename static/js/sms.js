@@ -1,7 +1,8 @@
 /* kepu — SMS code button countdown.
- * A button with data-sms-countdown="N" (rendered disabled as "N秒后重新获取") counts
- * down once a second and is re-enabled as "重新获取验证码". Works for buttons rendered
- * with the page and for buttons swapped in by HTMX (POST /sms/send). */
+ * A button with data-sms-countdown="N" (rendered enabled as "重新获取验证码", so it
+ * never freezes without JavaScript) is disabled here and counts down "N秒后重新获取"
+ * once a second, then is re-enabled. Works for buttons rendered with the page and for
+ * buttons swapped in by HTMX (POST /sms/send). */
 (function () {
   "use strict";
 

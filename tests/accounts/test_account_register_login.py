@@ -1,6 +1,8 @@
 """Register with an SMS code, log in by password and by code, log out."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from kepu.accounts.models import User
@@ -36,7 +38,7 @@ def test_register_end_to_end(client, sms_outbox, code_for):
     assert r.status_code == 200
     assert "验证码已发送，请注意查收" in html
     assert 'value="13912345678"' in html          # the phone is kept
-    assert "60秒后重新获取" in html and "data-sms-countdown" in html
+    assert 'data-sms-countdown="60"' in html and "重新获取验证码" in html
     assert len(sms_outbox) == 1 and sms_outbox[0]["purpose"] == "register"
 
     r = register(client, code=code_for(PHONE))
@@ -88,11 +90,20 @@ def test_register_wrong_code(client, code_for):
     assert register(client, code=good).status_code == 303
 
 
-def test_sms_button_rendered_disabled_while_waiting(client):
+def test_sms_button_usable_without_javascript_while_waiting(client):
+    """The page renders the button enabled (sms.js disables it and counts down): without
+    JavaScript a disabled "59秒后重新获取" would never tick. An early resend is refused
+    by the server with the seconds left, everything typed kept."""
     send(client, "/account/register", PHONE)
     r = register(client, code="12")  # re-render with an error
     html = r.get_data(as_text=True)
-    assert "秒后重新获取" in html and " disabled" in html
+    button = re.search(r'<button[^>]*value="send_code"[^>]*>[^<]*</button>', html).group(0)
+    assert "data-sms-countdown" in button and "disabled" not in button
+    assert "重新获取验证码" in button
+    r = send(client, "/account/register", PHONE)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "秒后再获取验证码" in html
+    assert 'value="13912345678"' in html
 
 
 # --- login -----------------------------------------------------------------------------
@@ -110,7 +121,7 @@ def test_login_by_password(client, make_user, auth):
     make_user(phone=PHONE)
     r = auth.login(PHONE)
     assert r.status_code == 302 or r.status_code == 303
-    assert r.headers["Location"] == "/account/"
+    assert r.headers["Location"] == "/workbench"  # every role lands on its workbench
     page = client.get("/account/").get_data(as_text=True)
     assert "个人中心" in page and "139****5678" in page
 
@@ -140,7 +151,7 @@ def test_login_follows_safe_next_only(client, make_user):
     client.post("/account/logout")
     for evil in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x"):
         r = client.post("/account/login", data={**data, "next": evil})
-        assert r.headers["Location"] == "/account/", evil
+        assert r.headers["Location"] == "/workbench", evil
         client.post("/account/logout")
 
 
@@ -162,7 +173,7 @@ def test_login_by_sms_code(client, make_user, sms_outbox, code_for):
     assert sms_outbox[-1]["purpose"] == "login"
     r = client.post("/account/login", data={"method": "sms", "phone": PHONE,
                                               "code": code_for(PHONE)})
-    assert r.status_code in (302, 303) and r.headers["Location"] == "/account/"
+    assert r.status_code in (302, 303) and r.headers["Location"] == "/workbench"
     assert client.get("/account/").status_code == 200
 
 

@@ -1,6 +1,8 @@
 """Platform administration: dashboard, user search, grants, activation."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -71,9 +73,14 @@ def test_dashboard_counts(client, admin, org, make_user):
     db.session.commit()
     html = client.get("/admin/").get_data(as_text=True)
     assert "管理后台" in html
-    assert '<span class="stat-num">2</span> 注册用户' in html
-    assert '<span class="stat-num">1</span> 待审核单位' in html
-    assert '<span class="stat-num">1</span> 待审核推荐单位管理员申请' in html
+    def figure(label):
+        m = re.search(r'data-figure="' + label + r'">.*?<span class="figure-num">(\d+)</span>',
+                      html, re.S)
+        return int(m.group(1)) if m else None
+
+    assert figure("注册用户") == 2
+    assert figure("待审核单位") == 1
+    assert figure("推荐单位管理员申请") == 1
     assert "/admin/users" in html
 
 

@@ -65,8 +65,14 @@ def full_form(case: Case, files: dict | None = None, **over) -> dict:
 
 
 def submit(client, case, data):
-    data = dict(data, action="submit")
-    return client.post(f"/cases/{case.id}/edit", data=data)
+    """提交至推荐单位, then 确认提交 when the page asks (it asks only after validation)."""
+    r = client.post(f"/cases/{case.id}/edit", data=dict(data, action="submit"))
+    html = r.get_data(as_text=True)
+    if r.status_code != 200 or 'value="confirm_submit"' not in html:
+        return r
+    version = re.search(r'id="draft-version" name="version" value="(\d+)"', html).group(1)
+    return client.post(f"/cases/{case.id}/edit",
+                       data=dict(data, action="confirm_submit", version=version))
 
 
 def error_next_to(html: str, field_id: str) -> str:

@@ -1,6 +1,8 @@
 """Cases selected in 2025 must not come again: import of the list, exact / near matches."""
 from __future__ import annotations
 
+import re
+
 import io
 
 import pytest
@@ -156,6 +158,11 @@ def submit_case(cc, client, auth, **fields):
         "details": case.details, "photo_landscape": str(land.id), "photo_portrait": str(port.id),
     }
     r = client.post(f"/cases/{case.id}/edit", data=data)
+    html = r.get_data(as_text=True)
+    if r.status_code == 200 and 'value="confirm_submit"' in html:  # asked after validation
+        version = re.search(r'id="draft-version" name="version" value="(\d+)"', html).group(1)
+        r = client.post(f"/cases/{case.id}/edit",
+                        data=dict(data, action="confirm_submit", version=version))
     db.session.expire_all()
     return r, db.session.get(Case, case.id)
 

@@ -117,7 +117,7 @@ def login(page: Page, server, phone: str):
     page.get_by_placeholder("请输入手机号").fill(phone)
     page.get_by_placeholder("请输入密码").fill(PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("heading", name="个人中心")).to_be_visible()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
 
 
 def label(text: str) -> re.Pattern:
@@ -240,6 +240,9 @@ def test_cases_journey(page: Page, browser: Browser, live_server, shots, tmp_pat
     shots(impl, "case-form-filled")
 
     impl.get_by_role("button", name="提交至推荐单位").click()
+    # checked first, then asked: 确认提交 (a server-side step)
+    expect(impl.locator("#confirm-submit")).to_contain_text(f"确定提交至“{UNIT}”")
+    impl.get_by_role("button", name="确认提交").click()
     expect(impl.get_by_text("案例已提交至推荐单位")).to_be_visible()
     impl.goto(server.url + "/cases/mine")
     mine = impl.locator("tr", has_text=CASE_NAME)
@@ -287,6 +290,7 @@ def test_cases_journey(page: Page, browser: Browser, live_server, shots, tmp_pat
     no_horizontal_scroll(phone)
     shots(phone, "case-form-390")
     phone.get_by_role("button", name="提交至推荐单位").click()
+    phone.get_by_role("button", name="确认提交").click()
     expect(phone.get_by_text("案例已提交至推荐单位")).to_be_visible()
     expect(phone.locator(".case-head .badge")).to_have_text("待推荐")
     phone_ctx.close()

@@ -35,7 +35,7 @@ def login(page: Page, server, phone: str):
     page.get_by_placeholder("请输入手机号").fill(phone)
     page.get_by_placeholder("请输入密码").fill(PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("heading", name="个人中心")).to_be_visible()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()
 
 
 CATEGORY = {"高校科协": "省级科协", "全国学会": "全国学会"}

@@ -91,26 +91,35 @@ def login(page: Page, server, phone: str) -> None:
     page.get_by_placeholder("请输入手机号").fill(phone)
     page.get_by_placeholder("请输入密码").fill(PASSWORD)
     go(page.get_by_role("button", name="登录", exact=True))
-    expect(page.get_by_role("heading", name="个人中心")).to_be_visible()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()  # every role lands here
 
 
 def logout(page: Page) -> None:
+    page.locator(".user-menu > summary").click()
     go(page.get_by_role("button", name="退出登录"))
-    expect(page.get_by_role("navigation", name="主导航")
-           .get_by_role("link", name="登录", exact=True)).to_be_visible()
+    expect(page.locator(".site-header").get_by_role("link", name="登录", exact=True)).to_be_visible()
 
 
 def new_session(browser: Browser, server, phone: str, **ctx) -> tuple[BrowserContext, Page]:
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **ctx)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.on("dialog", lambda d: d.accept())  # data-confirm (提交评分)
+    page.on("dialog", lambda d: d.accept())  # data-confirm buttons
     login(page, server, phone)
     return context, page
 
 
+USER_MENU = ("个人中心", "我的作品", "我的案例", "管理后台")
+
+
 def nav(page: Page, label: str) -> None:
-    go(page.get_by_role("navigation", name="主导航").get_by_role("link", name=label))
+    """A header link: 工作台 and the campaigns in the main navigation, the rest in the
+    user menu (a <details> that opens first)."""
+    if label in USER_MENU:
+        page.locator(".user-menu > summary").click()
+        go(page.locator(".user-menu").get_by_role("link", name=label))
+    else:
+        go(page.get_by_role("navigation", name="主导航").get_by_role("link", name=label))
 
 
 def my_row(page: Page):
@@ -249,7 +258,10 @@ def test_works_call_journey(page: Page, browser: Browser, live_server, shots, tm
 
     # 5. The unit admin returns it: empty comment refused inline, then a real one.
     unit_ctx, unit = new_session(browser, server, UNIT_ADMIN)
-    nav(unit, "作品推荐")
+    # the workbench's 作品推荐 card: 待推荐 1, one click to the list of works to decide
+    card = unit.locator('[data-card^="works.unit."]')
+    expect(card.locator('[data-count="待推荐"] .wb-num')).to_have_text("1")
+    go(card.get_by_role("link", name=re.compile("审核待推荐作品")))
     row = unit.locator(f"#work-row-{work_id}")
     expect(row).to_contain_text("待推荐")
     row.get_by_role("link", name="退回修改").click()
@@ -336,17 +348,24 @@ def test_works_call_journey(page: Page, browser: Browser, live_server, shots, tm
     # 9. Each expert scores it; the work leaves 专家评审中 after the second.
     for n, (expert, label) in enumerate(((EXPERT_A, "专家甲"), (EXPERT_B, "专家乙")), 1):
         ctx, ex = new_session(browser, server, expert)
-        nav(ex, "评审任务")
+        # the workbench's 专家评审 card: 去评分 opens the list of works to score
+        expect(ex.locator('[data-card="works.expert"] [data-count="待评分"] .wb-num')).to_have_text("1")
+        go(ex.locator('[data-card="works.expert"]').get_by_role("link", name=re.compile("去评分")))
         go(ex.get_by_role("link", name=TITLE).first)
         expect(ex.get_by_role("heading", name="评分", exact=True)).to_be_visible()
         if n == 1:
             ex.get_by_role("button", name="提交评分").click()  # nothing entered: refused
-            expect(ex.locator("#score-form .alert-error")).to_contain_text("4 处")
+            expect(ex.locator("#score-form .error-summary")).to_contain_text("4 处")
+            expect(ex.locator("#confirm-submit")).to_have_count(0)  # no question before the check
             expect(ex.get_by_label("总体评价")).to_have_attribute("aria-invalid", "true")
         score(ex, SCORES[expert], f"{label}：选题新颖，讲解清楚。")
         expect(ex.locator("#sc-total")).to_have_text("81" if n == 1 else "84.5")
         shots(ex, f"scoring-{n}")
         ex.get_by_role("button", name="提交评分").click()
+        # validated first, then asked (the scores are kept as 暂存 meanwhile)
+        expect(ex.locator("#confirm-submit")).to_contain_text("提交后不能再修改评分")
+        expect(ex.get_by_role("button", name="确认提交评分")).to_be_focused()
+        ex.get_by_role("button", name="确认提交评分").click()
         expect(ex.locator("#messages")).to_contain_text("评分已提交")
         expect(ex.locator("#score-form")).to_contain_text("评分不能再修改")
         ctx.close()

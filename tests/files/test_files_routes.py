@@ -351,7 +351,7 @@ def test_my_files_page_lists_files_and_shows_the_widget(client, auth, make_user)
     auth.login_as(user)
     html = client.get("/files/").get_data(as_text=True)
     assert "我的文件" in html and "奖状.pdf" in html and "别人的.pdf" not in html
-    assert "获奖情况附件" in html and "将文件拖到此处，或点击上传" in html
+    assert "获奖情况附件" in html and "点击上传" in html and "或将文件拖到此处" in html
     assert "支持多个文件，单个最大100MB" in html
     assert 'type="file"' in html and 'name="attachment__upload"' in html
     assert 'hx-encoding="multipart/form-data"' in html and "<progress" in html

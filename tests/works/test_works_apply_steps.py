@@ -67,7 +67,7 @@ def test_step1_page(client, wc):
     assert r.status_code == 200
     html = r.text
     for text in ("1", "基本信息", "补充信息", "预览", "作品名称", "作品类型", "作品分类",
-                 "作品简介", "作品封面（主图）", "封面副图", "作品文件", "将文件拖到此处，或点击上传",
+                 "作品简介", "作品封面（主图）", "封面副图", "作品文件", "点击上传",
                  "支持多个文件，单个最大100MB", "暂存草稿", "下一步", "0</span> / 50"):
         assert text in html, text
     assert 'aria-current="step"' in html

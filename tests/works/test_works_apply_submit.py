@@ -81,7 +81,7 @@ def test_submit_with_errors_in_step1_sends_user_there(client, wc, applicant):
     assert r.status_code == 303
     assert r.headers["Location"].endswith(f"/works/{work.id}/step/1?check=1")
     page = client.get(r.headers["Location"]).text
-    assert "请填写作品名称" in page and "请修改标红的内容后再提交" in page
+    assert "请填写作品名称" in page and "请修改下列" in page
     w = fresh(work)
     assert w.status == "draft" and w.step == 1
 

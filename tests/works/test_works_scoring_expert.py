@@ -17,6 +17,14 @@ FULL = {"score_scientific": "80", "score_innovative": "90", "score_communicative
         "comment_scientific": "内容准确", "overall": "整体优秀，推荐入选。"}
 
 
+def submit_scores(client, a, data, **kw):
+    """提交评分, then 确认提交评分 when the page asks (it asks only after validation)."""
+    r = client.post(f"/works/expert/{a.id}", data=dict(data, action="submit"), **kw)
+    if r.status_code == 200 and 'value="confirm_submit"' in r.get_data(as_text=True):
+        r = client.post(f"/works/expert/{a.id}", data=dict(data, action="confirm_submit"), **kw)
+    return r
+
+
 def assign(work, *experts):
     for e in experts:
         db.session.add(WorkAssignment(work_id=work.id, expert_id=e.id))
@@ -152,7 +160,7 @@ def test_save_revise_then_submit(wc, client, auth, scored):
     assert a1.total == pytest.approx(80.2)
     assert a1.comments["scientific"] == "内容准确"
     # Submit.
-    resp = client.post(f"/works/expert/{a1.id}", data=dict(FULL, action="submit"))
+    resp = submit_scores(client, a1, FULL)
     assert resp.status_code == 303
     db.session.refresh(a1)
     assert a1.submitted_at is not None and a1.total == pytest.approx(80.0)
@@ -164,7 +172,7 @@ def test_save_revise_then_submit(wc, client, auth, scored):
 def test_no_changes_after_submit(wc, client, auth, scored):
     work, a1, _ = scored
     auth.login_as(wc.expert)
-    client.post(f"/works/expert/{a1.id}", data=dict(FULL, action="submit"))
+    submit_scores(client, a1, FULL)
     resp = client.post(f"/works/expert/{a1.id}", data=dict(FULL, score_scientific="10", action="save"))
     assert resp.status_code == 422
     assert "评分已提交，不能再修改" in resp.get_data(as_text=True)
@@ -175,14 +183,14 @@ def test_no_changes_after_submit(wc, client, auth, scored):
 def test_completion_only_when_all_submitted(wc, client, auth, scored):
     work, a1, a2 = scored
     auth.login_as(wc.expert)
-    client.post(f"/works/expert/{a1.id}", data=dict(FULL, action="submit"))
+    submit_scores(client, a1, FULL)
     db.session.refresh(work)
     assert work.status == "in_review"
     auth.login_as(wc.expert2)
     client.post(f"/works/expert/{a2.id}", data=dict(FULL, action="save"))
     db.session.refresh(work)
     assert work.status == "in_review"
-    resp = client.post(f"/works/expert/{a2.id}", data=dict(FULL, action="submit"), follow_redirects=True)
+    resp = submit_scores(client, a2, FULL, follow_redirects=True)
     assert "已进入“专家已评审”" in resp.get_data(as_text=True)
     db.session.refresh(work)
     assert work.status == "reviewed"

@@ -397,15 +397,23 @@ def save_draft(case: Case, values: dict, version, user,
     return plan
 
 
-def submit(case: Case, user) -> None:
-    """Validate everything, refuse a 2025 duplicate, then draft/returned → submitted."""
-    require_editable(case, user)
+def submit_problems(case: Case) -> tuple[dict[str, str], list]:
+    """What stops the stored case from being submitted ({field: message}; a 2025
+    duplicate refuses the name) and its near matches. Used before asking "确定提交？"
+    (the confirmation comes after validation) and again by ``submit``."""
     settings = settings_of(case)
     values = values_of(case)
     errors = validate(values, case_files(case), settings)
     exact, near = duplicate_check(case, values)
     if exact is not None and "name" not in errors:
         errors["name"] = past_ops.refusal_message(exact)
+    return errors, near
+
+
+def submit(case: Case, user) -> None:
+    """Validate everything, refuse a 2025 duplicate, then draft/returned → submitted."""
+    require_editable(case, user)
+    errors, near = submit_problems(case)
     if errors:
         raise OperationError(INVALID_MESSAGE, errors=errors, code="invalid")
     try:

@@ -490,6 +490,23 @@ def save_scores(assignment: WorkAssignment, form, user, submit: bool) -> WorkAss
                        .with_for_update(read=True))
     db.session.refresh(work.campaign)
     rubric = WorksSettings(work.campaign).rubric
+    scores, comments, errors = _read_scores(rubric, form, submit)
+    if errors:
+        raise OperationError("请修改标红的内容" if len(errors) > 1 else next(iter(errors.values())),
+                             errors=errors, code="invalid")
+    _store_scores(assignment, work, rubric, scores, comments, user, submit)
+    return assignment
+
+
+def check_scores(assignment: WorkAssignment, form) -> dict[str, str]:
+    """The errors 提交评分 would report for ``form`` (nothing is written): the page asks
+    "确定提交？" only once these are gone."""
+    rubric = WorksSettings(assignment.work.campaign).rubric
+    return _read_scores(rubric, form, submit=True)[2]
+
+
+def _read_scores(rubric, form, submit: bool) -> tuple[dict, dict, dict[str, str]]:
+    """(scores, comments, errors) of a posted score sheet."""
     errors: dict[str, str] = {}
     scores: dict = {}
     comments: dict = {}
@@ -514,10 +531,10 @@ def save_scores(assignment: WorkAssignment, form, user, submit: bool) -> WorkAss
         errors["overall"] = "提交评分前请填写总体评价"
     if overall:
         comments[OVERALL] = overall
-    if errors:
-        raise OperationError("请修改标红的内容" if len(errors) > 1 else next(iter(errors.values())),
-                             errors=errors, code="invalid")
+    return scores, comments, errors
 
+
+def _store_scores(assignment, work, rubric, scores, comments, user, submit: bool) -> None:
     # Serialise the "am I the last one?" decision on the work row (see lock_row).
     lock_row(Work, work.id)
     now = utcnow()
@@ -540,7 +557,6 @@ def save_scores(assignment: WorkAssignment, form, user, submit: bool) -> WorkAss
                 db.session.rollback()
                 raise OperationError(e.message, code=e.code) from e
     db.session.commit()
-    return assignment
 
 
 # --------------------------------------------------------------------------- ranking
