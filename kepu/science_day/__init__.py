@@ -19,3 +19,4 @@ from . import tally as _tally  # noqa: E402
 _tally.install()
 
 from . import routes  # noqa: E402,F401
+from . import workbench  # noqa: E402,F401

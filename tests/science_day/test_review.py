@@ -273,3 +273,25 @@ def test_tallies_follow_every_change(sd):
     counted = dict(db.session.execute(select(Activity.status, func.count()).group_by(
         Activity.status)).all())
     assert {k: v for k, v in tally(sd).items() if v} == counted
+
+
+def test_workbench_cards_count_what_waits(sd, client, auth):
+    for i in range(3):
+        sd.make(f"北京{i}")
+    sd.make("北京已送全国", status="national_pending")
+    sd.make("广州", supervisor=sd.gz, category="市科协", region="440111")
+    auth.login_as(sd.bj_admin)
+    html = client.get("/workbench").get_data(as_text=True)
+    assert "活动审核（省级）" in html and "北京" in html
+    assert 'href="/science-day/review/province/?status=province_pending"' in html
+    from kepu.science_day.workbench import cards
+
+    province = [c for c in cards(sd.bj_admin) if c.key == "science_day.province.11"][0]
+    assert {c.label: c.value for c in province.counts}["待审核"] == 3
+    assert {c.label: c.value for c in province.counts}["全国审批中"] == 1
+    national = [c for c in cards(sd.national) if c.key == "science_day.national"][0]
+    assert {c.label: c.value for c in national.counts}["全国审批中"] == 1
+    assert {c.label: c.value for c in national.counts}["省管理员审批中"] == 4
+    own = [c for c in cards(sd.officer) if c.key == "science_day.own"][0]
+    assert {c.label: c.value for c in own.counts}["审核中"] == 5
+    assert not [c for c in cards(sd.gd_admin) if c.key == "science_day.province.11"]

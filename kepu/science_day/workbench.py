@@ -1,0 +1,178 @@
+"""全国科普日 on the workbench (cards by grant) — the header, front-door and admin-home
+entries are registered with the public site.
+
+Cards (current edition = the latest Science Day edition):
+
+- 我的活动 (everyone; own entries): 退回 (省/全国审批拒绝) / 草稿 / 审核中 / 已通过, the
+  filing deadline, 发布活动;
+- 省级审核 (provincial admins, one card per province): 省管理员审批中 to decide, then what
+  went on to national review and what was approved — from the trigger-kept tallies;
+- 全国审核 (national admins): 全国审批中 to decide, 已通过;
+- 归口活动 (society / ministry admins, per org) and 本地区活动 (city / county admins): to
+  read, by state.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..accounts import roles as R
+from ..extensions import db
+from ..orgs import regions
+from ..workbench import Card, Count, Deadline, Link, register, url_or_none
+from .models import (APPROVED, DRAFT, NATIONAL_PENDING, NATIONAL_REJECTED, PROVINCE_PENDING,
+                     PROVINCE_REJECTED, Activity, is_national, provinces_of)
+from .operations.common import current_campaign, settings_of
+from .routing import route_label
+from .tally import tallies
+
+REJECTED = (PROVINCE_REJECTED, NATIONAL_REJECTED)
+IN_REVIEW = (PROVINCE_PENDING, NATIONAL_PENDING)
+
+
+def _deadline(settings) -> Deadline | None:
+    close = settings.window_of("filing")[1]
+    return Deadline("活动信息填报截止", close) if close else None
+
+
+def _status_counts(*where) -> dict[str, int]:
+    return {s: n for s, n in db.session.execute(
+        select(Activity.status, func.count(Activity.id)).where(*where)
+        .group_by(Activity.status))}
+
+
+def own_card(user, campaign, settings) -> Card | None:
+    counts = _status_counts(Activity.owner_id == user.id, Activity.campaign_id == campaign.id)
+    officer = user.has_role(R.INFO_OFFICER)
+    if not counts and not officer:
+        return None
+    mine = url_or_none("science_day.my_activities")
+    rejected = sum(counts.get(s, 0) for s in REJECTED)
+
+    def link(qs):
+        return mine and f"{mine}?{qs}"
+
+    card = Card(key="science_day.own", title="我的活动", subtitle=campaign.title, role=False,
+                optional=not counts, order=45, deadline=_deadline(settings))
+    card.counts = [
+        Count("退回修改", rejected, link("needs_action=1"), "warn"),
+        Count("草稿", counts.get(DRAFT, 0), link(f"status={DRAFT}"), "todo"),
+        Count("审核中", sum(counts.get(s, 0) for s in IN_REVIEW), mine),
+        Count("已通过", counts.get(APPROVED, 0), link(f"status={APPROVED}")),
+    ]
+    window = settings.phase("filing")
+    new = url_or_none("science_day.new_activity")
+    if rejected:
+        card.action = Link("修改退回的活动", link("needs_action=1"))
+    elif window.open and new:
+        card.action = Link("发布活动", new)
+    elif mine:
+        card.action = Link("查看我的活动", mine)
+    if not window.open:
+        card.note = window.message
+    return card
+
+
+def province_cards(user, campaign, settings) -> list[Card]:
+    keys = sorted(provinces_of(user))
+    base = url_or_none("science_day.review_province")
+    cards = []
+    for key in keys:
+        t = tallies(campaign.id, key)
+
+        def link(status=None, _key=key):
+            if not base:
+                return None
+            args = [f"status={status}"] if status else []
+            if len(keys) > 1:
+                args.append(f"route={_key}")
+            return base + ("?" + "&".join(args) if args else "")
+
+        waiting = t.get(PROVINCE_PENDING, 0)
+        card = Card(key=f"science_day.province.{key}", title="活动审核（省级）",
+                    subtitle=f"{route_label(key)} · {campaign.title}", order=30,
+                    deadline=_deadline(settings))
+        card.counts = [
+            Count("待审核", waiting, link(PROVINCE_PENDING), "todo"),
+            Count("已退回", t.get(PROVINCE_REJECTED, 0), link(PROVINCE_REJECTED)),
+            Count("全国审批中", t.get(NATIONAL_PENDING, 0), link(NATIONAL_PENDING)),
+            Count("已通过", t.get(APPROVED, 0), link(APPROVED)),
+        ]
+        card.action = (Link(f"审核待审活动（{waiting}）", link(PROVINCE_PENDING)) if waiting
+                       else Link("活动管理", link()))
+        cards.append(card)
+    return cards
+
+
+def national_card(user, campaign, settings) -> Card | None:
+    if not is_national(user):
+        return None
+    t = tallies(campaign.id)
+    base = url_or_none("science_day.review_national")
+    waiting = t.get(NATIONAL_PENDING, 0)
+    card = Card(key="science_day.national", title="活动审核（全国）", subtitle=campaign.title,
+                order=35, deadline=_deadline(settings))
+
+    def link(status):
+        return base and f"{base}?status={status}"
+
+    card.counts = [
+        Count("全国审批中", waiting, link(NATIONAL_PENDING), "todo"),
+        Count("省管理员审批中", t.get(PROVINCE_PENDING, 0), link(PROVINCE_PENDING)),
+        Count("已通过", t.get(APPROVED, 0), link(APPROVED)),
+    ]
+    if base:
+        card.action = (Link(f"审核全国审批中的活动（{waiting}）", link(NATIONAL_PENDING))
+                       if waiting else Link("活动管理", base))
+    return card
+
+
+def reader_cards(user, campaign) -> list[Card]:
+    """归口 org and region lists: read-only, counts by state."""
+    out = []
+    sup = sorted({(g.org.id, g.org.name) for g in user.grants
+                  if g.role in (R.SOCIETY_ADMIN, R.MINISTRY_ADMIN) and g.org is not None})
+    base = url_or_none("science_day.review_supervisor")
+    for org_id, name in sup:
+        counts = _status_counts(Activity.campaign_id == campaign.id,
+                                Activity.supervisor_org_id == org_id, Activity.status != DRAFT)
+        url = base and (f"{base}?org={org_id}" if len(sup) > 1 else base)
+        card = Card(key=f"science_day.supervisor.{org_id}", title="归口活动", subtitle=name,
+                    order=60)
+        card.counts = [Count("审核中", sum(counts.get(s, 0) for s in IN_REVIEW), url),
+                       Count("已通过", counts.get(APPROVED, 0), url)]
+        card.action = Link("查看归口活动", url) if url else None
+        out.append(card)
+    codes = sorted({g.region_code for g in user.grants
+                    if g.role in (R.CITY_ADMIN, R.COUNTY_ADMIN) and g.region_code})
+    base = url_or_none("science_day.review_region")
+    for code in codes:
+        counts = _status_counts(Activity.campaign_id == campaign.id, Activity.status != DRAFT,
+                                Activity.region_code.like(code + "%"))
+        url = base and (f"{base}?region={code}" if len(codes) > 1 else base)
+        card = Card(key=f"science_day.region.{code}", title="本地区活动",
+                    subtitle=regions.full_name(code) or code, order=65)
+        card.counts = [Count("审核中", sum(counts.get(s, 0) for s in IN_REVIEW), url),
+                       Count("已通过", counts.get(APPROVED, 0), url)]
+        card.action = Link("查看本地区活动", url) if url else None
+        out.append(card)
+    return out
+
+
+def cards(user) -> list[Card]:
+    campaign = current_campaign()
+    if campaign is None:
+        return []
+    settings = settings_of(campaign)
+    out = []
+    card = own_card(user, campaign, settings)
+    if card:
+        out.append(card)
+    out += province_cards(user, campaign, settings)
+    card = national_card(user, campaign, settings)
+    if card:
+        out.append(card)
+    out += reader_cards(user, campaign)
+    return out
+
+
+register(cards, key="science_day")
