@@ -26,25 +26,27 @@ SETTINGS_CONFLICT = ("本届设置已被其他管理员修改。为避免覆盖�
 
 
 def editions_of(kind: str) -> list:
-    """Every edition of ``kind``, newest first, read once per request (the lists, the
-    届次 switch and the permission checks all ask)."""
+    """Every edition of ``kind``, newest first. Within a request every campaign's
+    editions are read once, in one statement (the header, the footer, the lists, the
+    届次 switch and the permission checks all ask; editions are a handful per year)."""
     from sqlalchemy import select
 
     from .admin.models import Campaign
     from .extensions import db
     from .request_cache import request_cache
 
-    def query():
-        return list(db.session.scalars(select(Campaign).where(Campaign.kind == kind)
-                                       .order_by(Campaign.year.desc(), Campaign.id.desc())))
-
+    order = (Campaign.year.desc(), Campaign.id.desc())
     cache = request_cache()
     if cache is None:
-        return query()
-    editions = cache.setdefault("editions", {})
-    if kind not in editions:
-        editions[kind] = query()
-    return editions[kind]
+        return list(db.session.scalars(select(Campaign).where(Campaign.kind == kind)
+                                       .order_by(*order)))
+    by_kind = cache.get("editions")
+    if by_kind is None:
+        by_kind = {}
+        for campaign in db.session.scalars(select(Campaign).order_by(*order)):
+            by_kind.setdefault(campaign.kind, []).append(campaign)
+        cache["editions"] = by_kind
+    return by_kind.get(kind, [])
 
 
 def forget_editions() -> None:

@@ -40,7 +40,8 @@
     if (menu) menu.querySelector("summary").focus();
   });
 
-  // Copy buttons: <button data-copy="#id" hidden> copies the text (or value) of #id.
+  // Copy buttons: <button data-copy="#id" hidden> copies the text (or value) of #id;
+  // data-copy="text" copies that text.
   // Rendered hidden: without JavaScript the text itself is there to select.
   function initCopy(root) {
     (root || document).querySelectorAll("[data-copy][hidden]").forEach(function (btn) {
@@ -48,12 +49,20 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { initCopy(document); });
+  document.addEventListener("htmx:afterSettle", function (e) { initCopy(e.target); });
   document.addEventListener("click", function (e) {
     var btn = e.target.closest && e.target.closest("button[data-copy]");
     if (!btn) return;
-    var target = document.querySelector(btn.getAttribute("data-copy"));
-    if (!target) return;
-    var text = "value" in target && target.tagName !== "BUTTON" ? target.value : target.textContent;
+    // data-copy="#id": the text of that element; any other value: that text itself
+    var spec = btn.getAttribute("data-copy") || "";
+    var text;
+    if (spec.charAt(0) === "#") {
+      var target = document.getElementById(spec.slice(1));
+      if (!target) return;
+      text = "value" in target && target.tagName !== "BUTTON" ? target.value : target.textContent;
+    } else {
+      text = spec;
+    }
     var label = btn.textContent;
     function done(ok) {
       btn.textContent = ok ? "已复制" : "请手动复制";

@@ -53,25 +53,9 @@
       area.focus();
       return;
     }
-    var copy = e.target.closest && e.target.closest("[data-copy]");
-    if (copy && navigator.clipboard) {
-      navigator.clipboard.writeText(copy.getAttribute("data-copy")).then(function () {
-        var label = copy.textContent;
-        copy.textContent = "已复制";
-        copy.classList.add("is-copied");
-        window.setTimeout(function () { copy.textContent = label; copy.classList.remove("is-copied"); }, 1500);
-      });
-    }
   });
-
-  function showCopyButtons(root) {
-    if (!navigator.clipboard) return;
-    (root || document).querySelectorAll("[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
-  }
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-case-form]").forEach(initForm);
-    showCopyButtons(document);
   });
-  document.addEventListener("htmx:afterSettle", function (e) { showCopyButtons(e.target); });
 })();

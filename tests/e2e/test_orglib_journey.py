@@ -62,7 +62,7 @@ def login(page: Page, server):
     page.get_by_placeholder("请输入手机号").fill(ADMIN)
     page.get_by_placeholder("请输入密码").fill(PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
-    expect(page.get_by_role("heading", name="个人中心")).to_be_visible()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()  # every role lands here
 
 
 @pytest.mark.parametrize("width", [1280, 390])
