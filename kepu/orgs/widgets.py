@@ -36,12 +36,6 @@ def kinds_param(kinds) -> str:
     return ",".join(parse_kinds(kinds) or [])
 
 
-def safe_next(url: str | None, default: str = "/") -> str:
-    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
-        return default
-    return url
-
-
 def picker_return_url(field_name: str) -> str:
     """The current page URL without the picker's own parameters."""
     keep = [(k, v) for k, v in request.args.items(multi=True)

@@ -29,6 +29,7 @@ from sqlalchemy.sql import Select
 
 from ..accounts import roles as R
 from ..extensions import db
+from ..inputs import parse_id
 from .flow import STATE_LABELS
 from .models import DRAFT, IN_REVIEW, PENDING, RECOMMENDED, RETURNED, REVIEWED, Work
 
@@ -115,8 +116,7 @@ def _text(args: Mapping, key: str, limit: int = 100) -> str:
 
 
 def _int(args: Mapping, key: str) -> int | None:
-    raw = _text(args, key, 12)
-    return int(raw) if raw.isdigit() else None
+    return parse_id(_text(args, key, 12))
 
 
 def filter_works(stmt: Select, args: Mapping) -> tuple[Select, WorkFilters]:

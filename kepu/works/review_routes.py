@@ -34,6 +34,7 @@ from ..files.models import StoredFile
 from ..htmx import is_fragment, redirect_to, render
 from ..orgs.models import Org
 from ..timeutil import fmt
+from ..urls import next_from_request
 from ..workflow import OperationError, TransitionError
 from . import bp
 from .flow import STATE_LABELS, WORK_FLOW
@@ -60,10 +61,7 @@ def _url_or_none(endpoint: str, **values) -> str | None:
 
 
 def _safe_next(default: str) -> str:
-    nxt = (request.values.get("next") or "").strip()
-    if nxt.startswith("/") and not nxt.startswith("//") and "\\" not in nxt:
-        return nxt
-    return default
+    return next_from_request(default)
 
 
 def _ctx() -> str:
