@@ -7,7 +7,7 @@ anything else is 404). Every write goes through ``operations.review``.
 """
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flask import (Response, abort, flash, make_response, redirect, render_template, request,
                    url_for)
@@ -19,9 +19,12 @@ from ..accounts import roles as R
 from ..exports import xlsx_response
 from ..extensions import db
 from ..files.operations import UploadError, claim_uploads, save_uploads_from_request
+from ..files.specs import get_field
+from ..files.storage import accepts_uploads, limit_for
 from ..htmx import is_fragment, render
 from ..orgs.models import Org
 from ..timeutil import fmt, utcnow
+from ..urls import next_from_request
 from ..workflow import AuditLog, OperationError
 from . import bp
 from .common import settings_of, viewed_campaign, window_state
@@ -82,11 +85,8 @@ def _reviewable(case_id: int) -> Case:
 def _list_url(org: Org | None = None) -> str:
     """The list URL to go back to (``next`` if it is one of ours, else the plain list)."""
     base = url_for("cases.unit_list")
-    raw = request.values.get("next", "")
-    parts = urlsplit(raw)
-    if raw and not parts.scheme and not parts.netloc and parts.path == base:
-        return raw
-    return url_for("cases.unit_list", org=org.id) if org is not None else base
+    fallback = url_for("cases.unit_list", org=org.id) if org is not None else base
+    return next_from_request(fallback, under=base)
 
 
 # --- page context -----------------------------------------------------------------------
@@ -351,6 +351,7 @@ def unit_summary_xlsx():
 
 
 @bp.post("/unit/scan")
+@accepts_uploads(lambda: limit_for(get_field(F_SCAN)))
 @login_required
 def unit_scan():
     orgs = _unit_orgs()
