@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_config(app, test_config)
 
     from .urls import install_converters
-    install_converters(app)  # before any rule is added: ids beyond 64 bits never match
+    install_converters(app)  # before any rule is added: ids no column holds never match
 
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:

@@ -12,8 +12,8 @@ name, before any route, form or operation sees them:
 Right-to-left text itself, and the line breaks and tabs of text areas, are kept.
 
 ``parse_id(raw)`` turns a submitted id into an int only when it is plain ASCII digits
-that fit a 64-bit column (``None`` otherwise), so a huge or odd id is a miss (404), not
-a database error.
+that fit an id column (``kepu.urls.MAX_ID``; ``None`` otherwise), so a huge or odd id
+is a miss (404), not a database error.
 """
 from __future__ import annotations
 

@@ -15,8 +15,9 @@ A target is followed only when it is a path on this site:
 The result is ASCII (non-ASCII characters percent-encoded), so it is safe in a
 ``Location`` or ``HX-Redirect`` header.
 
-The app's ``int`` URL converter only matches ids that fit a signed 64-bit column, so
-``/works/9223372036854775808`` is a 404 like any other missing object.
+The app's ``int`` URL converter only matches ids that fit an id column (``MAX_ID``: the
+32-bit INTEGER of PostgreSQL), so ``/works/9223372036854775808`` is a 404 like any
+other missing object.
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.urls import iri_to_uri
 
 MAX_NEXT_LENGTH = 2000
-#: largest id a BIGINT / SQLite INTEGER column holds
-MAX_ID = 2 ** 63 - 1
+#: largest value an id column holds on both backends (PostgreSQL INTEGER is 32-bit;
+#: SQLite's is 64-bit)
+MAX_ID = 2 ** 31 - 1
 
 #: control, format (bidi), surrogate, private, unassigned, line and paragraph separators
 _CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
@@ -98,7 +100,7 @@ def local_referrer(default: str | None = None) -> str | None:
 
 
 class IdConverter(IntegerConverter):
-    """``<int:...>`` that matches only values a signed 64-bit column can hold."""
+    """``<int:...>`` that matches only values an id column can hold (``MAX_ID``)."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
                  max: int | None = None, signed: bool = False) -> None:
