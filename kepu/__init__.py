@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
 from . import extensions as ext
@@ -12,15 +14,29 @@ __version__ = "0.1.0"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    """The app. Raises ``kepu.config.ConfigError`` when a setting is wrong."""
+    if test_config is not None:
+        instance_path = test_config.get("INSTANCE_PATH")
+    else:
+        instance_path = os.environ.get("KEPU_INSTANCE_PATH") or None
     app = Flask(
         __name__,
         instance_relative_config=True,
         template_folder="../templates",
         static_folder="../static",
-        instance_path=(test_config or {}).get("INSTANCE_PATH"),
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
     )
-    load_config(app, test_config)
     logging.basicConfig(level=logging.INFO)
+    load_config(app, test_config)
+
+    from .urls import install_converters
+    install_converters(app)  # before any rule is added: ids no column holds never match
+
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        # Behind that many trusted reverse proxies, the client address and scheme come
+        # from X-Forwarded-For / X-Forwarded-Proto (rate limits and SMS caps key on it).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from . import models  # noqa: F401  (register every model with the metadata)
 

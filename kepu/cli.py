@@ -341,21 +341,63 @@ def _generate_orgs(verbose: bool = False) -> None:
 
 
 @kepu_cli.command("backup")
-@click.argument("dest", type=click.Path(dir_okay=False))
-def backup(dest: str) -> None:
-    """Write a consistent copy of the SQLite database to DEST (online backup)."""
-    import sqlite3
+@click.argument("dest", type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--force", is_flag=True, help="Replace DEST if it exists.")
+@click.option("--keep", type=click.IntRange(min=1), default=14, show_default=True,
+              help="With a folder as DEST: how many archives to keep.")
+def backup(dest: str, force: bool, keep: int) -> None:
+    """Back up the database, uploads and keys into one archive (owner-only).
 
-    url = db.engine.url
-    if url.get_backend_name() != "sqlite":
-        raise click.ClickException("backup is for SQLite; use pg_dump for PostgreSQL")
-    src = sqlite3.connect(url.database)
+    DEST is a file name (refused if it exists, unless --force) or an existing folder,
+    which gets a timestamped kepu-YYYYmmdd-HHMMSS.tar.gz and keeps the newest --keep."""
+    from pathlib import Path
+
+    from .backup import BackupError, backup_to_directory, create_backup
+
     try:
-        out = sqlite3.connect(dest)
-        with out:
-            src.backup(out)
-        out.close()
-    finally:
-        src.close()
-    click.echo(f"Backed up {url.database} to {dest}")
+        if Path(dest).is_dir():
+            path = backup_to_directory(dest, keep=keep)
+            click.echo(f"Backed up to {path} (keeping the newest {keep})")
+        else:
+            result = create_backup(dest, force=force)
+            click.echo(f"Backed up the database, {result.files} uploaded files and the keys "
+                       f"to {result.path}")
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
     current_app.logger.info("backup written to %s", dest)
+
+
+@kepu_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True,
+              help="Replace the database and uploads of a non-empty instance.")
+def restore(archive: str, force: bool) -> None:
+    """Restore an archive written by `flask kepu backup` into this instance."""
+    from .backup import BackupError, restore_backup
+
+    try:
+        manifest = restore_backup(archive, force=force)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    files = sum(1 for n in manifest["files"] if n.startswith("uploads/"))
+    click.echo(f"Restored the {manifest['database']} database "
+               f"({sum(manifest['counts'].values())} rows), {files} uploaded files and the key "
+               f"from {archive} (made {manifest['created_at']}).")
+    click.echo("Restart the app and the worker now (they still hold the old key), then run "
+               "`flask --app app kepu check`.")
+
+
+@kepu_cli.command("check")
+def check() -> None:
+    """Report the database, schema version, uploads, secret key and SMS backend.
+    Exit status 1 when something needs fixing."""
+    from .health import run_checks
+
+    results = run_checks()
+    for r in results:
+        click.echo(f"{r.status:<5} {r.item:<13} {r.detail}")
+    failed = [r for r in results if r.status == "FAIL"]
+    if failed:
+        click.echo(f"{len(failed)} problem(s) to fix.")
+        raise SystemExit(1)
+    click.echo("All checks passed.")

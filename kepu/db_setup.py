@@ -27,3 +27,21 @@ def init_db_events(app) -> None:
 
 def is_sqlite(engine: Engine | None = None) -> bool:
     return (engine or db.engine).dialect.name == "sqlite"
+
+
+def serialize_on(key: str) -> None:
+    """Serialise transactions that check a limit on ``key`` and then write.
+
+    PostgreSQL: a transaction-level advisory lock on the key's hash, held until commit
+    or rollback, so a second request for the same key waits and then counts the first
+    one's row. SQLite has one writer at a time: the caller writes first (e.g. inserts
+    its row), which takes the write lock, and counts afterwards."""
+    if is_sqlite():
+        return
+    import hashlib
+
+    from sqlalchemy import text
+
+    digest = hashlib.sha256(key.encode()).digest()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                       {"k": int.from_bytes(digest[:8], "big", signed=True)})

@@ -13,7 +13,7 @@ import hashlib
 import json
 from calendar import isleap
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from .timeutil import BEIJING, utcnow
 
@@ -102,20 +102,51 @@ def edition_years(kind: str) -> list[tuple[int, str]]:
     return [(c.year, c.title) for c in editions_of(kind)]
 
 
+LOCAL_PATTERNS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+#: shown next to a date field whose typed year is outside YEAR_MIN..YEAR_MAX
+DATE_RANGE_MESSAGE = f"请输入 {YEAR_MIN}–{YEAR_MAX} 年之间的日期"
+
+
+def unreadable_message(value) -> str:
+    """Next to a settings field whose stored value cannot be read (shown on the page)."""
+    text = str(value)
+    if len(text) > 40:
+        text = text[:40] + "…"
+    return f"已保存的值“{text}”无法识别，请重新填写后保存"
+
+
+def in_year_range(value: datetime | date) -> bool:
+    return YEAR_MIN <= value.year <= YEAR_MAX
+
+
 def parse_local(value: str | None) -> datetime | None:
-    """'2026-06-30 23:59' (Beijing) -> naive UTC datetime; '' -> None."""
+    """'2026-06-30 23:59' (Beijing) -> naive UTC datetime; '' -> None. Raises ValueError
+    for anything else, a year outside YEAR_MIN..YEAR_MAX included."""
     if not value:
         return None
-    value = value.strip().replace("T", " ")
-    for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+    if not isinstance(value, str):
+        raise ValueError(f"invalid datetime {value!r}")
+    text = value.strip().replace("T", " ")
+    for pattern in LOCAL_PATTERNS:
         try:
-            local = datetime.strptime(value, pattern)
+            local = datetime.strptime(text, pattern)
             break
         except ValueError:
             continue
     else:
         raise ValueError(f"invalid datetime {value!r}")
+    if not in_year_range(local):
+        raise ValueError(f"datetime out of range {value!r}")
     return local.replace(tzinfo=BEIJING).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def read_local(value) -> tuple[datetime | None, bool]:
+    """(``parse_local(value)``, True), or (None, False) when the stored value cannot be
+    read: a page showing or checking it then says so instead of failing."""
+    try:
+        return parse_local(value), True
+    except (ValueError, OverflowError):
+        return None, False
 
 
 def merge_settings(defaults: dict, stored: dict | None, replace: frozenset = frozenset()) -> dict:
@@ -145,6 +176,9 @@ class EditionSettings:
     REPLACE: frozenset = frozenset()   # nested dicts stored whole, not merged
     NOT_YET = "征集将于 {open} 开始"
     CLOSED = "征集已于 {close} 截止"
+    #: a window date cannot be read: closed (fail safe) until an admin fixes it
+    INVALID = "征集时间设置有误，暂不能办理，请联系平台管理员"
+    DATE_KEYS = ("window_open", "window_close")
 
     def __init__(self, campaign):
         self.campaign = campaign
@@ -167,14 +201,30 @@ class EditionSettings:
 
     @property
     def window_open_at(self) -> datetime | None:
-        return parse_local(self.data.get("window_open"))
+        return read_local(self.data.get("window_open"))[0]
 
     @property
     def window_close_at(self) -> datetime | None:
-        return parse_local(self.data.get("window_close"))
+        return read_local(self.data.get("window_close"))[0]
+
+    @property
+    def unreadable_dates(self) -> list[str]:
+        """The window keys whose stored value cannot be read."""
+        return [k for k in self.DATE_KEYS if not read_local(self.data.get(k))[1]]
+
+    def window_text(self, key: str) -> str:
+        """A window date for pages: Beijing time to the minute, 不限 or 设置有误."""
+        from .timeutil import fmt
+
+        value, ok = read_local(self.data.get(key))
+        if not ok:
+            return "设置有误"
+        return fmt(value) if value else "不限"
 
     def window(self, now: datetime | None = None) -> WindowState:
         now = now or utcnow()
+        if self.unreadable_dates:
+            return WindowState(False, self.INVALID)
         opens, closes = self.window_open_at, self.window_close_at
         if opens and now < opens:
             return WindowState(False, self.NOT_YET.format(open=self.data["window_open"]))
@@ -185,15 +235,19 @@ class EditionSettings:
         return WindowState(True, "")
 
 
-PHASES = {"open": "征集进行中", "upcoming": "未开始", "closed": "已截止"}
+PHASES = {"open": "征集进行中", "upcoming": "未开始", "closed": "已截止",
+          "invalid": "时间设置有误"}
 
 
 def window_phase(settings: EditionSettings, now: datetime | None = None) -> dict:
-    """{"key": open|upcoming|closed, "label": 征集进行中 / 未开始 / 已截止, "message"}."""
+    """{"key": open|upcoming|closed|invalid, "label": 征集进行中 / 未开始 / 已截止 /
+    时间设置有误, "message"}."""
     now = now or utcnow()
     state = settings.window(now)
     if state.open:
         key = "open"
+    elif settings.unreadable_dates:
+        key = "invalid"
     else:
         opens = settings.window_open_at
         key = "upcoming" if opens and now < opens else "closed"
@@ -204,7 +258,7 @@ def window_phase(settings: EditionSettings, now: datetime | None = None) -> dict
 
 def shift_year(value: str | None, years: int) -> str | None:
     """'2026-06-30 23:59' shifted by ``years`` (29 Feb becomes 28 Feb)."""
-    if not value or not years:
+    if not value or not years or not isinstance(value, str):
         return value
     text = value.strip().replace("T", " ")
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):

@@ -45,18 +45,18 @@ def view_edition(kind: str):
     """Show another edition of a campaign on its review, export and selection pages."""
     from sqlalchemy import select
 
-    from .accounts.routes import safe_next
     from .admin.models import Campaign
     from .editions import VIEWABLE_KINDS, latest_edition
     from .editions import view_edition as remember
     from .extensions import db
+    from .urls import safe_next
 
     if kind not in VIEWABLE_KINDS:
         abort(404)
     back = safe_next(request.form.get("next")) or url_for("main.index")
     raw = (request.form.get("year") or "").strip()
     latest = latest_edition(kind)
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 4:
         flash("请选择要查看的届次", "error")
         return redirect(back, 303)
     campaign = db.session.scalar(select(Campaign).where(Campaign.kind == kind,

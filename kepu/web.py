@@ -49,6 +49,10 @@ def load_user(user_id: str):
         return None
     if user is None or str(user.session_version) != (version or "1"):
         return None
+    from .accounts import sessions
+
+    if not sessions.is_live(user):  # logged out (here or everywhere) or expired
+        return None
     return user
 
 
@@ -105,7 +109,11 @@ def init_web(app) -> None:
             return e
         if e.code == 429:
             return error_response(429, "操作过于频繁，请稍后再试。")
-        return error_response(e.code or 500)
+        if e.code == 413 and not getattr(e, "user_message", None) \
+                and not request.__dict__.get("_kepu_max_files"):
+            return error_response(413, "提交的内容超过了允许的大小（此处不能上传文件），"
+                                       "请删减后重试。")
+        return error_response(e.code or 500, getattr(e, "user_message", None))
 
     @app.errorhandler(Exception)
     def unhandled(e):  # pragma: no cover - exercised via a test route

@@ -162,6 +162,24 @@ def make_user(app):
     return factory
 
 
+def login_session(client, user) -> None:
+    """Log ``user`` in on ``client`` without the form: a server-side session row (see
+    kepu/accounts/sessions.py) and its token in the session cookie."""
+    from flask import session
+
+    from kepu.accounts import sessions
+
+    app = client.application
+    with app.test_request_context():
+        sessions.start(user)
+        token = session[sessions.SESSION_KEY]
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+        sess[sessions.SESSION_KEY] = token
+
+
 class AuthActions:
     def __init__(self, client):
         self._client = client
@@ -175,12 +193,16 @@ class AuthActions:
 
     def login_as(self, user):
         """Fast path: put the user in the session without the login form."""
-        with self._client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
+        login_session(self._client, user)
 
     def logout(self):
         return self._client.post("/account/logout")
+
+
+@pytest.fixture(name="login_session")
+def login_session_fixture():
+    """``login_session(client, user)`` for clients other than ``client``."""
+    return login_session
 
 
 @pytest.fixture

@@ -202,8 +202,10 @@ POST_ROUTES = [
      lambda w: db.session.scalar(select(func.count()).select_from(Job)) > 1),
 ]
 
-# Routes whose access is covered by their own area's tests (forms for everyone).
-OPEN_POSTS = {"accounts.login", "accounts.logout", "accounts.register",
+# Routes whose access is covered by their own area's tests (forms for everyone;
+# 退出所有设备: tests/accounts/test_account_sessions.py).
+OPEN_POSTS = {"accounts.login", "accounts.logout", "accounts.logout_everywhere",
+              "accounts.register",
               "accounts.reset_password", "sms.send_code", "accounts.profile",
               "accounts.change_password", "accounts.realname", "orgs.apply_unit",
               # a view preference of any logged-in user: tests/works/test_edition_switch.py

@@ -53,6 +53,13 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
+    @staticmethod
+    def check_no_password(password: str) -> bool:
+        """Spend the time ``check_password`` spends, for a phone nobody registered, so
+        that the answer's timing does not tell registered phones apart. Always False."""
+        check_password_hash(dummy_password_hash(), password)
+        return False
+
     # --- roles --------------------------------------------------------------
     def has_role(self, role: str, org_id: int | None = None,
                  region_code: str | None = None, campaign_id: int | None = None) -> bool:
@@ -97,6 +104,19 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.phone == phone))
 
 
+class UserSession(db.Model):
+    """One login (a browser session) on the server. The session cookie carries a random
+    token whose hash is stored here: logging out deletes the row, so a copy of the cookie
+    opens nothing afterwards (``kepu.accounts.sessions``)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Grant(db.Model):
     """One row per (user, role, scope). Scope columns are optional by role."""
 
@@ -121,6 +141,18 @@ class Grant(db.Model):
     @property
     def role_label(self) -> str:
         return R.label(self.role)
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def dummy_password_hash() -> str:
+    """A hash made like every real one (same KDF and cost), of a random password."""
+    if not _DUMMY_HASH:
+        import secrets
+
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_hex(16), method="scrypt"))
+    return _DUMMY_HASH[0]
 
 
 def mask_phone(phone: str) -> str:

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..sms.service import SmsCodeError, verify_code
 from ..workflow import audit
 from . import roles as R
+from . import sessions
 from . import validators as V
 from .models import Grant, User
 
@@ -49,12 +50,15 @@ def register_user(phone: str, password: str, code: str) -> User:
         V.validate_password(password)
     except ValueError as e:
         raise AccountError(str(e), "password") from None
-    if User.by_phone(phone) is not None:
-        raise AccountError(MSG_PHONE_TAKEN, "phone")
+    # The code first: only someone who received a register code for this phone (which
+    # is never sent to a registered one, kepu/sms/service.py) learns that it is taken.
     try:
         verify_code(phone, "register", code)
     except SmsCodeError as e:
         raise AccountError(e.message, "code") from None
+    if User.by_phone(phone) is not None:
+        db.session.rollback()
+        raise AccountError(MSG_PHONE_TAKEN, "phone")
     user = User(phone=phone)
     user.set_password(password)
     db.session.add(user)
@@ -69,7 +73,10 @@ def register_user(phone: str, password: str, code: str) -> User:
 def authenticate(phone: str, password: str) -> User:
     """Phone + password. The error never says which of the two was wrong."""
     user = User.by_phone(V.normalize_phone(phone))
-    if user is None or not user.check_password(password or ""):
+    if user is None:
+        User.check_no_password(password or "")  # the same work as for a known phone
+        raise AccountError(MSG_BAD_LOGIN, "password")
+    if not user.check_password(password or ""):
         raise AccountError(MSG_BAD_LOGIN, "password")
     if not user.active:
         raise AccountError(MSG_INACTIVE, "phone")
@@ -124,7 +131,16 @@ def change_password(user: User, current: str, new: str) -> None:
         raise AccountError(str(e), "new_password") from None
     user.set_password(new)
     user.session_version = (user.session_version or 1) + 1  # logs out other sessions
+    sessions.end_all(user)
     audit("user", user.id, "password_change", user)
+    db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    """退出所有设备: every login of ``user`` ends on the server."""
+    user.session_version = (user.session_version or 1) + 1
+    sessions.end_all(user)
+    audit("user", user.id, "logout_everywhere", user)
     db.session.commit()
 
 
@@ -145,6 +161,7 @@ def reset_password(phone: str, code: str, new: str) -> User:
         raise AccountError("验证码错误，请重新获取", "code")
     user.set_password(new)
     user.session_version = (user.session_version or 1) + 1
+    sessions.end_all(user)
     audit("user", user.id, "password_reset", user)
     db.session.commit()
     return user
@@ -324,6 +341,7 @@ def set_active(user: User, active: bool, by: User | None = None) -> None:
     user.active = active
     if not active:
         user.session_version = (user.session_version or 1) + 1  # end its sessions
+        sessions.end_all(user)
     audit("user", user.id, "activate" if active else "deactivate", by)
     db.session.commit()
 

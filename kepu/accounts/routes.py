@@ -8,15 +8,14 @@ HTMX the same button posts to ``sms.send_code`` and swaps only the button and me
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
 from ..htmx import is_fragment, render
+from ..urls import safe_next
 from ..sms.service import SendResult, seconds_until_resend, send_code
-from . import bp
+from . import bp, sessions
 from . import operations as ops
 from . import validators as V
 from .forms import (
@@ -46,23 +45,12 @@ def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
-def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after login."""
-    if not target:
-        return None
-    target = target.strip()
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
 def _start_session(user) -> None:
-    """Fresh session for a freshly authenticated user (no session fixation)."""
+    """Fresh session for a freshly authenticated user (no session fixation), recorded
+    on the server so that logging out ends it (kepu/accounts/sessions.py)."""
     session.clear()
     login_user(user, remember=False)
+    sessions.start(user)
     ops.record_login(user)
 
 
@@ -159,10 +147,22 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    sessions.end()
     logout_user()
     session.clear()
     flash("您已退出登录", "info")
     return redirect(url_for("main.index"), 303)
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """退出所有设备: every session of this account ends, this one included."""
+    ops.end_all_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash("已退出所有设备上的登录，请重新登录", "info")
+    return redirect(url_for("accounts.login"), 303)
 
 
 # --- forgotten password -------------------------------------------------------------------
@@ -199,7 +199,8 @@ def reset_password():
 
 def _center_context(**extra):
     grants = [(g, ops.grant_scope_label(g)) for g in current_user.grants]
-    return dict(grants=grants, has_endpoint=has_endpoint, **extra)
+    return dict(grants=grants, has_endpoint=has_endpoint,
+                session_count=sessions.count(current_user), **extra)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -244,6 +245,7 @@ def change_password():
                 user = current_user._get_current_object()
                 session.clear()
                 login_user(user, remember=False)  # new session_version in the cookie
+                sessions.start(user)  # the others ended with the change
                 flash("密码已修改，其他设备上的登录已失效", "success")
                 return redirect(url_for("accounts.profile"), 303)
         else:

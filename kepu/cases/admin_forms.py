@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 
 from ..orgs.forms import MultiCheckboxField
 from ..orgs.models import ORG_KINDS
-from ..works.admin_forms import IntField, LinesField, LocalDateTimeField
+from ..works.admin_forms import IntField, LinesField, LocalDateTimeField, StoredDateMixin
 from .common import DEFAULT_UNIT_KINDS
 from .operations.editions import TITLE_MAX, YEAR_MAX, YEAR_MIN
 
@@ -88,20 +88,15 @@ class RequiredDateTimeField(_Required, LocalDateTimeField):
         self.flags.required = True
 
 
-class RequiredDateField(_Required, DateField):
+class RequiredDateField(_Required, StoredDateMixin, DateField):
+    patterns = ("%Y-%m-%d",)
+    date_only = True
+
     def __init__(self, label=None, validators=None, required_message="请填写", **kwargs):
         kwargs.setdefault("invalid_value_message", "请输入有效的日期，如 2025-01-01")
         super().__init__(label, validators, **kwargs)
         self.required_message = required_message
         self.flags.required = True
-
-    def process_data(self, value):
-        if isinstance(value, str):
-            try:
-                value = datetime.strptime(value.strip(), "%Y-%m-%d").date()
-            except ValueError:
-                value = None
-        self.data = value
 
 
 class SubtypesField(LinesField):

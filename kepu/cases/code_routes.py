@@ -20,7 +20,9 @@ from ..admin.models import Campaign
 from ..accounts.permissions import platform_admin_required
 from ..exports import xlsx_response
 from ..extensions import db, limiter
+from ..files.storage import accepts_uploads, limit_for
 from ..htmx import is_fragment, redirect_to, render
+from ..urls import next_from_request
 from ..workflow import OperationError
 from . import bp
 from .common import current_campaign, settings_of, unit_kinds, window_state
@@ -126,10 +128,7 @@ def admin_code_regenerate(code_id: int):
 
 def _back_to_codes() -> str:
     """The list page the admin came from (same filters and page), else the list."""
-    target = request.form.get("next") or ""
-    if target.startswith("/cases/admin/codes") and "//" not in target and "\\" not in target:
-        return target
-    return url_for(".admin_codes")
+    return next_from_request(url_for(".admin_codes"), under=url_for(".admin_codes"))
 
 
 @bp.get("/admin/codes.xlsx")
@@ -205,6 +204,7 @@ def _past_context(campaign, form, **extra):
 
 
 @bp.route("/admin/past", methods=["GET", "POST"])
+@accepts_uploads(lambda: limit_for(max_bytes=past_ops.MAX_IMPORT_BYTES, max_files=1))
 @platform_admin_required
 def admin_past():
     campaign = current_campaign()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ..accounts import roles as R
 from ..extensions import db
 from ..files.operations import UploadError, claim_uploads, save_uploads_from_request
+from ..files.storage import accepts_uploads
 from ..htmx import redirect_to, render, render_fragment
 from ..workflow import OperationError
 from . import bp
@@ -88,12 +89,19 @@ def start():
     campaign = current_campaign()
     if request.method == "GET":
         raw = request.args.get("code", "")
-        if raw:
-            form.code.data = raw
-            code = code_ops.find_code(raw, campaign)
-            if code is not None:
-                return render("cases/start.html", **_start_context(form, unit_code=code))
-        return render("cases/start.html", **_start_context(form))
+        if not raw:
+            return render("cases/start.html", **_start_context(form))
+        # A code in the link (?code=) is checked under the POST's limit: the same guess.
+        form.code.data = raw
+        if code_attempts_blocked():
+            form.code.errors = [TOO_MANY]
+            return render("cases/start.html", status=429, **_start_context(form))
+        code = code_ops.find_code(raw, campaign)
+        if code is None:
+            record_wrong_code()
+            form.code.errors = [code_ops.INVALID_CODE]
+            return render("cases/start.html", status=422, **_start_context(form))
+        return render("cases/start.html", **_start_context(form, unit_code=code))
     if code_attempts_blocked():
         form.code.errors = [TOO_MANY]
         return render("cases/start.html", status=429, **_start_context(form))
@@ -165,7 +173,15 @@ def _render_locked(case: Case, status: int):
     return _render_view(case, status=status, alert=ops.state_message(case))
 
 
+def _entry_upload_limit():
+    from ..files.specs import get_field
+    from ..files.storage import limit_for
+
+    return limit_for(*(get_field(name) for name in UPLOAD_TARGETS.values()))
+
+
 @bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@accepts_uploads(_entry_upload_limit)
 @login_required
 def edit(case_id: int):
     case = _own_case_or_404(case_id)

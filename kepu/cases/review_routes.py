@@ -17,6 +17,8 @@ from ..accounts import roles as R
 from ..exports import xlsx_response
 from ..extensions import db
 from ..files.operations import UploadError, claim_uploads, save_uploads_from_request
+from ..files.specs import get_field
+from ..files.storage import accepts_uploads, limit_for
 from ..htmx import render
 from ..review_queue import Deadline, QueueContext
 from ..review_queue.views import QueueViews
@@ -284,6 +286,7 @@ def unit_summary_xlsx():
 
 
 @bp.post("/unit/scan")
+@accepts_uploads(lambda: limit_for(get_field(F_SCAN)))
 @login_required
 def unit_scan():
     orgs = _unit_orgs()

@@ -7,8 +7,6 @@ for the showcase adds a ``ShowcaseWork`` row. Not bound by the entry window.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
@@ -19,6 +17,7 @@ from ..extensions import db
 from ..htmx import is_fragment, render
 from ..orgs.models import Org
 from ..timeutil import fmt
+from ..urls import next_from_request
 from ..works.models import Work
 from ..workflow import OperationError
 from . import bp
@@ -81,11 +80,7 @@ def _page_url(f: dict, **override) -> str:
 
 
 def _safe_next(default: str) -> str:
-    raw = request.values.get("next", "")
-    parts = urlsplit(raw)
-    if raw and not parts.scheme and not parts.netloc and parts.path == url_for("cases.admin_select"):
-        return raw
-    return default
+    return next_from_request(default, under=url_for("cases.admin_select"))
 
 
 # --- queries ----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from ..extensions import db
+from ..inputs import parse_id
 from ..timeutil import utcnow
 from .models import StoredFile, load_entity, register_entity  # noqa: F401 (re-export)
 from .specs import FieldSpec, get_field
@@ -211,9 +212,8 @@ def claim_uploads(ids: Iterable, owner, field: str | FieldSpec,
     spec = _resolve(field)
     wanted: list[int] = []
     for raw in ids:
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
+        value = parse_id(raw)
+        if value is None:
             continue
         if value not in wanted:
             wanted.append(value)

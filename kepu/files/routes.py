@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from flask import abort, flash, make_response, redirect, request, send_file, url_for
 from flask_login import current_user, login_required
@@ -17,11 +17,12 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..htmx import is_fragment, render
+from ..urls import local_referrer, next_from_request
 from . import bp
 from .models import StoredFile
 from .operations import delete_file, save_uploads, upload_input_name
 from .specs import get_field
-from .storage import path_for
+from .storage import accepts_uploads, limit_for, path_for
 
 MINE_FIELD = "attachment"
 _TARGET_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,59}$")
@@ -45,17 +46,7 @@ def content_disposition(name: str, ext: str, inline: bool = False) -> str:
 
 def _safe_next(default: str) -> str:
     """A same-site path to go back to after a plain (non-HTMX) post."""
-    for candidate in (request.values.get("next"), request.referrer):
-        if not candidate:
-            continue
-        parts = urlsplit(candidate)
-        if parts.netloc and parts.netloc != request.host:
-            continue
-        path = parts.path or "/"
-        if not path.startswith("/") or path.startswith("//"):
-            continue
-        return path + ("?" + parts.query if parts.query else "")
-    return default
+    return next_from_request() or local_referrer() or default
 
 
 def _my_files_page(page: int):
@@ -77,10 +68,17 @@ def mine():
     return _render_mine(block="files_table")
 
 
+def _upload_limit():
+    """The field named in the query string (the widget posts there) decides the limit."""
+    spec = get_field(request.args.get("field", ""))
+    return limit_for(spec) if spec is not None else limit_for()
+
+
 @bp.post("/upload")
+@accepts_uploads(_upload_limit)
 @login_required
 def upload():
-    spec = get_field(request.form.get("field", ""))
+    spec = get_field(request.args.get("field") or request.form.get("field", ""))
     target = request.form.get("target", "")
     if spec is None:
         abort(400)

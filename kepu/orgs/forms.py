@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Stop
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..extensions import db
+from ..inputs import parse_id
 from .models import CERTIFICATIONS, ORG_ACTIVE, ORG_KINDS, Org
 
 
@@ -21,9 +22,8 @@ def check_org_choice(org_id, user=None, kinds=None, require_active: bool = False
     """(org, error) for a submitted org id; merged orgs resolve to their survivor."""
     from .operations import resolve
 
-    try:
-        oid = int(org_id)
-    except (TypeError, ValueError):
+    oid = parse_id(org_id)
+    if oid is None:
         return None, "请从列表中选择单位"
     org = resolve(db.session.get(Org, oid))
     if org is None:
@@ -57,7 +57,7 @@ class OrgPickerField(Field):
     def process_formdata(self, valuelist):
         raw = (valuelist[-1] if valuelist else "") or ""
         raw = raw.strip()
-        self.data = int(raw) if raw.isdigit() else None
+        self.data = parse_id(raw)
 
     def _value(self):
         return str(self.data) if self.data else ""

@@ -16,6 +16,7 @@ from sqlalchemy import and_, delete, func, select, update
 from ..accounts.models import Grant
 from ..accounts.roles import UNIT_ADMIN
 from ..extensions import db
+from ..inputs import clean_text, parse_id
 from ..timeutil import utcnow
 from ..workflow import StateMachine, Transition, TransitionError, audit
 from . import regions
@@ -535,7 +536,7 @@ def _read_rows(source, filename: str) -> list[list[str]]:
         except Exception as e:  # noqa: BLE001 - any parse failure is a user error
             raise OrgError("无法读取 xlsx 文件，请确认文件未损坏") from e
         ws = wb.worksheets[0]
-        rows = [["" if v is None else str(v).strip() for v in row]
+        rows = [["" if v is None else clean_text(str(v)).strip() for v in row]
                 for row in ws.iter_rows(values_only=True)]
         wb.close()
         return rows
@@ -548,6 +549,7 @@ def _read_rows(source, filename: str) -> list[list[str]]:
                 continue
         else:
             raise OrgError("无法识别 CSV 文件编码，请使用 UTF-8 或 GBK")
+        text = clean_text(text)  # NUL and bidi controls, as for every form value
         return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     raise OrgError("仅支持 .xlsx 或 .csv 文件")
 
@@ -715,7 +717,7 @@ def _import_row(rec: dict, lineno: int, index: _NameIndex) -> tuple[Org | None, 
     if oid.endswith(".0"):
         oid = oid[:-2]
     if oid:
-        if not oid.isdigit() or (org := db.session.get(Org, int(oid))) is None:
+        if parse_id(oid) is None or (org := db.session.get(Org, parse_id(oid))) is None:
             raise OrgError(f"第{lineno}行：找不到编号为 {oid} 的单位")
         if org.status == ORG_MERGED:
             raise OrgError(f"第{lineno}行：编号为 {oid} 的单位已合并，请使用保留单位的编号")

@@ -11,8 +11,11 @@ from ..accounts.models import Grant
 from ..accounts.permissions import platform_admin_required
 from ..accounts.roles import UNIT_ADMIN
 from ..extensions import db
+from ..files.storage import accepts_uploads, limit_for
+from ..inputs import parse_id, parse_int
 from ..workflow import AuditLog
 from ..htmx import is_fragment, redirect_to, render
+from ..urls import safe_next
 from . import bp, channels as ch, operations as ops, regions, widgets
 from . import certify, supervisors as sv
 from .forms import (ApplyUnitForm, CertImportForm, OrgEditForm, RejectForm,
@@ -42,7 +45,7 @@ def regions_options():
         items, placeholder, reset = regions.children(province), "请选择城市", True
         if regions.is_direct(province):
             placeholder = "请选择区"
-    levels = int(request.args.get("levels", 3) or 3)
+    levels = parse_int(request.args.get("levels", "3"), 1, 3) or 3
     return render_template("orgs/_region_options.html", items=items, placeholder=placeholder,
                            reset_county=reset and levels >= 3, prefix=prefix)
 
@@ -143,7 +146,7 @@ def add():
                           kinds=kinds, allow_add=allow_add, error=e.message,
                           require_active=require_active)
         flash(e.message, "error")
-        return redirect_to(widgets.safe_next(request.args.get("next")))
+        return redirect_to(safe_next(request.args.get("next"), "/"))
     if is_fragment():
         return render("orgs/_picker.html", field=field, selected_org=org, kinds=kinds,
                       allow_add=allow_add, require_active=require_active)
@@ -153,7 +156,7 @@ def add():
             if k not in ("csrf_token", "add_name", field) and "password" not in k
             and not k.startswith(field + "_")]
     keep.append((field, str(org.id)))
-    nxt = widgets.safe_next(request.args.get("next"))
+    nxt = safe_next(request.args.get("next"), "/")
     sep = "&" if "?" in nxt else "?"
     flash(f"已添加「{org.name}」，待平台审核；您现在即可选择它。", "success")
     return redirect_to(nxt + sep + urlencode(keep))
@@ -259,8 +262,8 @@ def admin_orgs():
         key = ql.replace(" ", "")
         if key.isascii() and key.isalnum():
             conds += [Org.initials.like("%" + key + "%"), Org.pinyin.like(key + "%")]
-            if key.isdigit():
-                conds.append(Org.id == int(key))
+            if parse_id(key) is not None:
+                conds.append(Org.id == parse_id(key))
         stmt = stmt.where(or_(*conds))
     if f["kind"]:
         stmt = stmt.where(Org.kind == f["kind"])
@@ -400,7 +403,7 @@ def admin_org_merge(org_id: int):
     if request.method == "POST":
         raw = request.form.get("other_pick") or request.form.get("other_id")
         keep = request.form.get("keep", "other")
-        other = db.session.get(Org, int(raw)) if raw and raw.isdigit() else None
+        other = db.session.get(Org, parse_id(raw)) if parse_id(raw) else None
         if other is None or other.status == ORG_MERGED:
             error = "请选择要合并的另一个单位"
         elif other.id == org.id:
@@ -437,6 +440,7 @@ ALLOWED_IMPORT = (".xlsx", ".csv")
 
 
 @bp.route("/admin/import", methods=["GET", "POST"])
+@accepts_uploads(lambda: limit_for(max_bytes=IMPORT_MAX_BYTES, max_files=1))
 @platform_admin_required
 def admin_import():
     result = None
@@ -584,6 +588,7 @@ def admin_application_row(app_id: int):
 # --------------------------------------------------------------------------- admin: certifications
 
 @bp.route("/admin/certifications", methods=["GET", "POST"])
+@accepts_uploads(lambda: limit_for(max_bytes=IMPORT_MAX_BYTES, max_files=1))
 @platform_admin_required
 def admin_certifications():
     """Import a certification list (示范县 / 创建单位 / 科普教育基地 / 免费开放科技馆)."""

@@ -40,12 +40,6 @@ def field_name_ok(name: str | None) -> bool:
     return bool(name) and name.replace("_", "").isalnum() and name.isascii()
 
 
-def safe_next(url: str | None, default: str = "/") -> str:
-    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
-        return default
-    return url
-
-
 def picker_return_url(field_name: str) -> str:
     """The current page URL without the picker's own parameters."""
     keep = [(k, v) for k, v in request.args.items(multi=True)

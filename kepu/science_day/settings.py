@@ -14,7 +14,7 @@ the defaults below are a reasonable starting list that admins replace each year.
 """
 from __future__ import annotations
 
-from ..editions import EditionSettings, WindowState, merge_settings, parse_local
+from ..editions import EditionSettings, WindowState, merge_settings, read_local
 
 KIND = "science_day"
 
@@ -75,16 +75,13 @@ class ScienceDaySettings(EditionSettings):
     CLOSED = "{label}已于 {close} 截止，系统已自动关闭{what}"
 
     def window_of(self, key: str) -> tuple[object, object]:
-        """(opens, closes) of a window as naive UTC (None = open-ended); a stored value
-        that cannot be read counts as open-ended and never takes a page down."""
+        """(opens, closes) of a window as naive UTC (None = open-ended)."""
+        return self._read(key)[:2]
+
+    def _read(self, key: str):
         w = (self.data.get("windows") or {}).get(key) or {}
-        out = []
-        for part in ("open", "close"):
-            try:
-                out.append(parse_local(w.get(part)))
-            except (ValueError, TypeError):
-                out.append(None)
-        return out[0], out[1]
+        (opens, ok1), (closes, ok2) = read_local(w.get("open")), read_local(w.get("close"))
+        return opens, closes, ok1 and ok2
 
     def window_text(self, key: str, part: str) -> str:
         value = str(((self.data.get("windows") or {}).get(key) or {}).get(part) or "")
@@ -95,8 +92,11 @@ class ScienceDaySettings(EditionSettings):
         from ..timeutil import utcnow
 
         now = now or utcnow()
-        opens, closes = self.window_of(key)
+        opens, closes, readable = self._read(key)
         label, what = WINDOWS[key]
+        if not readable:
+            # an unreadable stored time never takes a page down; the window stays shut
+            return WindowState(False, f"{label}时间设置有误，请联系平台管理员")
         if opens and now < opens:
             return WindowState(False, self.NOT_YET.format(label=label,
                                                           open=self.window_text(key, "open")))

@@ -6,10 +6,21 @@ Rules (settings in ``kepu/config.py``):
   as an HMAC-SHA256 keyed with ``SECRET_KEY``; single use; invalid after
   ``SMS_MAX_ATTEMPTS`` wrong tries; only the newest code of a (phone, purpose) counts.
 - A new code only ``SMS_RESEND_SECONDS`` after the previous one; daily caps per phone
-  and per IP (``SMS_DAILY_LIMIT_PER_PHONE`` / ``_PER_IP``), counted per Beijing day.
+  *and purpose* (``SMS_DAILY_LIMIT_PER_PHONE``: spending someone's login codes does not
+  lock them out of reset) and per IP (``SMS_DAILY_LIMIT_PER_IP``), per Beijing day.
 - For ``login`` and ``reset`` the answer is the same whether or not the phone is
   registered, and nothing is sent to an unregistered phone: a silent row is stored so
-  that resend waits and daily caps behave identically.
+  that resend waits and daily caps behave identically. Waits and caps count the rows of
+  the phone's current kind only (delivered or silent), so silent requests made before
+  a phone registers do not use up its allowance afterwards.
+- ``register`` for a registered phone answers "已注册" only once the resend wait and
+  the caps allow a code (a silent row counts it), like any other request: the page
+  cannot be used to test phones faster than codes can be requested.
+- Every check and its count is one atomic step: the request's row is inserted first
+  (SQLite: that takes the database's write lock) after a per-phone and per-IP
+  transaction lock (PostgreSQL: ``pg_advisory_xact_lock``), and the caps count rows
+  including it; a wrong code is counted by a conditional UPDATE (``attempts <
+  SMS_MAX_ATTEMPTS``), so parallel tries never record more than the limit.
 
 Use through ``current_app.extensions["kepu_sms"]`` or the module functions
 ``send_code`` / ``verify_code`` / ``seconds_until_resend``.
@@ -28,6 +39,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from .. import timeutil
+from ..db_setup import serialize_on
 from ..extensions import db
 from .backends import SmsBackend, SmsSendError, make_backend
 from .models import SmsCode
@@ -112,13 +124,31 @@ class SmsService:
             .limit(1)
         )
 
-    def seconds_until_resend(self, phone: str, purpose: str) -> int:
-        latest = self._latest(phone, purpose)
+    @staticmethod
+    def _delivers(purpose: str, registered: bool) -> bool:
+        """Whether a code for ``purpose`` is really sent (else a silent row is stored)."""
+        return not registered if purpose == "register" else registered
+
+    def _latest_of_kind(self, phone: str, purpose: str, delivered: bool,
+                        exclude: int | None = None) -> SmsCode | None:
+        stmt = select(SmsCode).where(SmsCode.phone == phone, SmsCode.purpose == purpose,
+                                     SmsCode.delivered.is_(delivered))
+        if exclude is not None:
+            stmt = stmt.where(SmsCode.id != exclude)
+        return db.session.scalar(stmt.order_by(SmsCode.created_at.desc(),
+                                               SmsCode.id.desc()).limit(1))
+
+    def _wait(self, latest: SmsCode | None, now) -> int:
         if latest is None:
             return 0
         ready = latest.created_at + timedelta(seconds=self.resend_seconds)
-        left = (ready - timeutil.utcnow()).total_seconds()
-        return max(0, math.ceil(left))
+        return max(0, math.ceil((ready - now).total_seconds()))
+
+    def seconds_until_resend(self, phone: str, purpose: str) -> int:
+        from ..accounts.models import User
+
+        delivered = self._delivers(purpose, User.by_phone(phone) is not None)
+        return self._wait(self._latest_of_kind(phone, purpose, delivered), timeutil.utcnow())
 
     def _text(self, purpose: str, code: str) -> str:
         sign = self._cfg.get("SMS_SIGN_NAME") or self._cfg.get("PLATFORM_NAME", "")
@@ -144,36 +174,45 @@ class SmsService:
             from ..accounts.validators import MSG_PHONE
             return SendResult(False, MSG_PHONE)
         ip = (ip or "")[:45]
-
         registered = User.by_phone(phone) is not None
-        if purpose == "register" and registered:
-            return SendResult(False, MSG_ALREADY_REGISTERED)
+        deliver = self._delivers(purpose, registered)
 
-        wait = self.seconds_until_resend(phone, purpose)
-        if wait > 0:
-            return SendResult(False, MSG_RESEND_WAIT.format(seconds=wait), wait_seconds=wait)
-
-        now = timeutil.utcnow()
-        day_start = timeutil.local_day_start_utc(now)
-        per_phone = db.session.scalar(
-            select(func.count(SmsCode.id))
-            .where(SmsCode.phone == phone, SmsCode.created_at >= day_start))
-        if per_phone >= int(self._cfg["SMS_DAILY_LIMIT_PER_PHONE"]):
-            return SendResult(False, MSG_PHONE_DAILY)
+        # One atomic step: serialise on the phone and the network, store this request's
+        # row, then check the wait and the caps counting it (roll back when refused).
+        serialize_on(f"sms:{phone}:{purpose}")
         if ip:
-            per_ip = db.session.scalar(
-                select(func.count(SmsCode.id))
-                .where(SmsCode.ip == ip, SmsCode.created_at >= day_start))
-            if per_ip >= int(self._cfg["SMS_DAILY_LIMIT_PER_IP"]):
-                return SendResult(False, MSG_IP_DAILY)
-
+            serialize_on(f"sms-ip:{ip}")
+        now = timeutil.utcnow()
         code = f"{secrets.randbelow(10 ** 6):06d}"
-        deliver = registered or purpose not in SILENT_PURPOSES
         row = SmsCode(phone=phone, purpose=purpose, code_hash=self.hash_code(phone, purpose, code),
                       ip=ip, created_at=now, expires_at=now + timedelta(seconds=self.ttl),
                       attempts=0, delivered=deliver)
         db.session.add(row)
         db.session.flush()
+
+        wait = self._wait(self._latest_of_kind(phone, purpose, deliver, exclude=row.id), now)
+        if wait > 0:
+            db.session.rollback()
+            return SendResult(False, MSG_RESEND_WAIT.format(seconds=wait), wait_seconds=wait)
+        day_start = timeutil.local_day_start_utc(now)
+        per_phone = db.session.scalar(
+            select(func.count(SmsCode.id))
+            .where(SmsCode.phone == phone, SmsCode.purpose == purpose,
+                   SmsCode.delivered.is_(deliver), SmsCode.created_at >= day_start))
+        if per_phone > int(self._cfg["SMS_DAILY_LIMIT_PER_PHONE"]):
+            db.session.rollback()
+            return SendResult(False, MSG_PHONE_DAILY)
+        if ip:
+            per_ip = db.session.scalar(
+                select(func.count(SmsCode.id))
+                .where(SmsCode.ip == ip, SmsCode.created_at >= day_start))
+            if per_ip > int(self._cfg["SMS_DAILY_LIMIT_PER_IP"]):
+                db.session.rollback()
+                return SendResult(False, MSG_IP_DAILY)
+
+        if purpose == "register" and registered:
+            db.session.commit()  # counted like a send: the answer costs a request
+            return SendResult(False, MSG_ALREADY_REGISTERED, wait_seconds=self.resend_seconds)
         if deliver:
             try:
                 self.backend.send(phone, self._text(purpose, code), code, purpose)
@@ -205,26 +244,33 @@ class SmsService:
         now = timeutil.utcnow()
         if now >= row.expires_at:
             raise SmsCodeError(MSG_CODE_EXPIRED)
-        if row.attempts >= self.max_attempts:
+        right = hmac.compare_digest(row.code_hash, self.hash_code(phone, purpose, code))
+        # Count this try and (if right) use the code in one conditional UPDATE: of any
+        # number of parallel tries at most SMS_MAX_ATTEMPTS are counted, and a right code
+        # after the limit is refused like a wrong one.
+        values = {"attempts": SmsCode.attempts + 1}
+        if right:
+            values["used_at"] = now
+        result = db.session.execute(
+            update(SmsCode)
+            .where(SmsCode.id == row.id, SmsCode.used_at.is_(None),
+                   SmsCode.attempts < self.max_attempts)
+            .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            db.session.rollback()
+            db.session.refresh(row)
+            if row.used_at is not None:
+                raise SmsCodeError(MSG_CODE_USED)
             raise SmsCodeError(MSG_CODE_TOO_MANY)
-        if not hmac.compare_digest(row.code_hash, self.hash_code(phone, purpose, code)):
-            db.session.execute(
-                update(SmsCode).where(SmsCode.id == row.id)
-                .values(attempts=SmsCode.attempts + 1)
-                .execution_options(synchronize_session=False))
+        if not right:
             db.session.commit()
             db.session.refresh(row)
             left = self.max_attempts - row.attempts
             if left <= 0:
                 raise SmsCodeError(MSG_CODE_TOO_MANY)
             raise SmsCodeError(MSG_CODE_WRONG.format(left=left))
-        # Conditional update: of two concurrent uses only one succeeds.
-        result = db.session.execute(
-            update(SmsCode).where(SmsCode.id == row.id, SmsCode.used_at.is_(None))
-            .values(used_at=now).execution_options(synchronize_session=False))
-        if result.rowcount != 1:
-            db.session.rollback()
-            raise SmsCodeError(MSG_CODE_USED)
+        # Right: flushed, not committed, so the calling operation commits it with its own
+        # writes (a rollback there leaves the code unused).
         row.used_at = now
         return True
 

@@ -7,7 +7,7 @@ Invalid input is re-rendered as typed (raw values), so nothing is lost.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -16,6 +16,7 @@ from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormFiel
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 from wtforms.widgets import TextArea
 
+from ..editions import DATE_RANGE_MESSAGE, in_year_range, unreadable_message
 from ..files.specs import MB
 from .operations.editions import TITLE_MAX, YEAR_MAX, YEAR_MIN, settings_digest
 
@@ -165,25 +166,50 @@ class ExtensionsField(StringField):
                                  "多个格式用逗号或空格分隔")
 
 
-class LocalDateTimeField(DateTimeLocalField):
+class StoredDateMixin:
+    """Date inputs of edition settings: a typed year outside YEAR_MIN..YEAR_MAX is
+    refused next to the field; a stored value that cannot be read (an old typo, a
+    hand-edited row) is shown with a message instead of taking the page down."""
+
+    patterns: tuple = ()
+    date_only = False
+
+    def process_data(self, value):
+        self.data = None
+        if value is None or value == "" or isinstance(value, (datetime, date)):
+            self.data = value or None
+            return
+        parsed = None
+        if isinstance(value, str):
+            text = value.strip().replace("T", " ")
+            for pattern in self.patterns:
+                try:
+                    parsed = datetime.strptime(text, pattern)
+                    break
+                except ValueError:
+                    continue
+        if parsed is None or not in_year_range(parsed):
+            self.raw_data = [str(value)]
+            self.errors = [unreadable_message(value)]
+            return
+        self.data = parsed.date() if self.date_only else parsed
+
+    def post_validate(self, form, validation_stopped):
+        if not validation_stopped and self.data is not None and not self.errors \
+                and not in_year_range(self.data):
+            self.errors.append(DATE_RANGE_MESSAGE)
+
+
+class LocalDateTimeField(StoredDateMixin, DateTimeLocalField):
     """A Beijing-time datetime-local input; empty means "no limit"."""
+
+    patterns = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                                      "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
         kwargs.setdefault("invalid_value_message", "请输入有效的日期和时间，如 2026-06-30 23:59")
         super().__init__(label, [Optional()] + list(validators or []), **kwargs)
-
-    def process_data(self, value):
-        if isinstance(value, str):
-            text, value = value.strip().replace("T", " "), None
-            for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
-                try:
-                    value = datetime.strptime(text, pattern)
-                    break
-                except ValueError:
-                    continue
-        self.data = value
 
     @property
     def setting(self) -> str:

@@ -10,6 +10,7 @@ from ..accounts.permissions import platform_admin_required
 from ..admin.models import Campaign
 from ..extensions import db
 from ..htmx import render
+from ..inputs import parse_id
 from ..orgs.channels import (CHANNEL_FOR, CHANNEL_KINDS, MISSING_CHANNEL_STEPS, UNIT_TYPES,
                              channel_counts)
 from . import bp
@@ -59,9 +60,9 @@ def index():
 def help():  # noqa: A001 - the endpoint is works.help
     year = request.args.get("year")
     if year:
-        if not year.isdigit():
+        if parse_id(year) is None:
             abort(404)
-        campaign = ops.edition_by_year(int(year))
+        campaign = ops.edition_by_year(parse_id(year))
         if campaign is None:
             abort(404)
     else:

@@ -16,7 +16,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from ..extensions import db
+from ..files.specs import get_field
+from ..files.storage import accepts_uploads, limit_for
 from ..htmx import render, render_fragment
+from ..inputs import parse_id
 from . import bp
 from .files import field_name
 from .flow import STATE_HINTS, STATE_LABELS, status_label
@@ -117,7 +120,19 @@ def new():
                   drafts=ops.drafts_of(current_user, campaign))
 
 
+def _step_upload_limit():
+    """Cover, sub-cover, work files and award files of the work's edition."""
+    from .models import F_AWARD_FILES, F_COVER, F_COVER_SUB, F_WORK_FILES
+
+    work = db.session.get(Work, request.view_args["work_id"])
+    if work is None:
+        return limit_for(max_bytes=0, max_files=1)
+    return limit_for(*(get_field(field_name(work.campaign_id, f))
+                       for f in (F_COVER, F_COVER_SUB, F_WORK_FILES, F_AWARD_FILES)))
+
+
 @bp.route("/<int:work_id>/step/<int:step>", methods=["GET", "POST"])
+@accepts_uploads(_step_upload_limit)
 @login_required
 def edit(work_id: int, step: int):
     work = _own_work(work_id)
@@ -137,7 +152,7 @@ def edit(work_id: int, step: int):
         return _render_step(work, step, status=409, posted=True, alert=refusal)
     action = request.form.get("action", "save")
     # A file's 删除 without JavaScript submits the whole step (nothing typed is lost).
-    remove_id = request.form.get("remove_file", type=int)
+    remove_id = parse_id(request.form.get("remove_file"))
     if remove_id:
         action = "save"
     data = read_step(step, request.form, request.files)

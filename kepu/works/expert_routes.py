@@ -27,6 +27,7 @@ from ..accounts.permissions import platform_admin_required
 from ..exports import xlsx_response
 from ..extensions import db
 from ..htmx import is_fragment, redirect_to, render
+from ..inputs import parse_id
 from ..timeutil import fmt
 from . import bp, stats
 from .flow import STATE_LABELS, status_label
@@ -222,8 +223,8 @@ def admin_assign():
     experts = ops.experts_for(campaign)
     loads = ops.assignment_counts(campaign)
     batch = None
-    if request.method == "GET" and (request.args.get("batch") or "").isdigit():
-        batch = ops.load_batch(campaign, int(request.args["batch"]))
+    if request.method == "GET" and parse_id(request.args.get("batch")):
+        batch = ops.load_batch(campaign, parse_id(request.args["batch"]))
     failed_rows = []
     if failed:
         works = {w.id: w for w in db.session.scalars(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TelField, TextAreaField
 
+from ..inputs import parse_int
 from .operations.apply import FILE_TARGETS, STEP_FILES, STEP_TEXT, StepInput
 from .settings import WorksSettings
 
@@ -78,10 +79,7 @@ MULTI_LINE = {"intro", "highlights", "awards"}
 
 
 def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 def media_rows(form) -> list[dict]:

@@ -11,7 +11,8 @@ a UI slip) and the value is a setting (``limits.highlights``).
 """
 from __future__ import annotations
 
-from ..editions import EditionSettings, WindowState, merge_settings, parse_local  # noqa: F401
+from ..editions import (EditionSettings, WindowState, merge_settings, parse_local,  # noqa: F401
+                        read_local)
 
 KIND = "works"
 
@@ -87,16 +88,16 @@ class WorksSettings(EditionSettings):
 
     @property
     def review_close_at(self):
-        try:
-            return parse_local(self.data.get("review_close"))
-        except ValueError:
-            return None
+        return read_local(self.data.get("review_close"))[0]
 
     def review_window(self, now=None) -> WindowState:
-        """Recommender units decide until ``review_close`` (if one is set)."""
+        """Recommender units decide until ``review_close`` (if one is set); an unreadable
+        stored value keeps it shut (and never takes a page down)."""
         from ..timeutil import fmt, utcnow
 
-        closes = self.review_close_at
+        closes, readable = read_local(self.data.get("review_close"))
+        if not readable:
+            return WindowState(False, "推荐截止时间设置有误，请联系平台管理员")
         if closes is not None and (now or utcnow()) > closes:
             return WindowState(False, f"推荐审核已于 {fmt(closes)} 截止，不能再推荐、退回或撤销")
         return WindowState(True, "")

@@ -268,13 +268,11 @@ def test_bind_refused_when_window_closed(world, client, auth):
     assert db.session.scalar(select(func.count(Grant.id)).where(Grant.role == "case_unit")) == 0
 
 
-def test_wrong_codes_are_rate_limited_per_user(world, app_factory):
+def test_wrong_codes_are_rate_limited_per_user(world, app_factory, login_session):
     code_ops.ensure_codes(world["campaign"])
     app2 = app_factory(RATELIMIT_ENABLED=True, CASES_CODE_RATE_LIMIT="3 per minute")
     client2 = app2.test_client()
-    with client2.session_transaction() as sess:
-        sess["_user_id"] = world["user"].get_id()
-        sess["_fresh"] = True
+    login_session(client2, world["user"])
     for _ in range(3):
         assert client2.post("/cases/bind", data={"code": "WRONGWRONG"}).status_code == 422
     r = client2.post("/cases/bind", data={"code": "WRONGWRONG"})
@@ -284,8 +282,7 @@ def test_wrong_codes_are_rate_limited_per_user(world, app_factory):
     r = client2.post("/cases/start", data={"code": "WRONGWRONG"})
     assert r.status_code == 429 and "推荐码输入错误次数过多" in r.get_data(as_text=True)
     # another user is not affected
-    with client2.session_transaction() as sess:
-        sess["_user_id"] = world["admin"].get_id()
+    login_session(client2, world["admin"])
     assert client2.post("/cases/bind", data={"code": "WRONGWRONG"}).status_code == 422
 
 

@@ -141,14 +141,11 @@ def test_plain_form_post_error_rerenders_page_with_message(client, auth, make_us
     assert "文件内容与扩展名不符" in html and 'id="upload-attachment-error"' in html
 
 
-def test_upload_requires_csrf_token(app_factory, make_user):
+def test_upload_requires_csrf_token(app_factory, make_user, login_session):
     app = app_factory(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     with app.app_context():
-        user = make_user()
-        uid = user.get_id()
-    with client.session_transaction() as s:
-        s["_user_id"] = uid
+        login_session(client, make_user())
     resp = upload(client)
     assert resp.status_code == 400
     page = client.get("/files/").get_data(as_text=True)
@@ -157,13 +154,12 @@ def test_upload_requires_csrf_token(app_factory, make_user):
     assert resp.status_code == 200
 
 
-def test_request_body_over_max_content_length_is_413_in_chinese(app_factory, make_user):
+def test_request_body_over_max_content_length_is_413_in_chinese(app_factory, make_user,
+                                                                 login_session):
     app = app_factory(MAX_CONTENT_LENGTH=4 * KB)
     client = app.test_client()
     with app.app_context():
-        uid = make_user().get_id()
-    with client.session_transaction() as s:
-        s["_user_id"] = uid
+        login_session(client, make_user())
     resp = upload(client, headers={}, files=[("big.pdf", PDF + b"x" * 8 * KB)])
     assert resp.status_code == 413
     html = resp.get_data(as_text=True)
@@ -173,11 +169,15 @@ def test_request_body_over_max_content_length_is_413_in_chinese(app_factory, mak
 
 # --- streaming to disk ---------------------------------------------------------------
 
-def test_multipart_parser_streams_file_parts_into_upload_tmp(app_factory):
+def test_multipart_parser_streams_file_parts_into_upload_tmp(app_factory, make_user,
+                                                              login_session):
+    from kepu.files.storage import accepts_uploads
+
     app = app_factory()
     seen = {}
 
     @app.post("/_probe")
+    @accepts_uploads()
     def probe():
         f = request.files["file"]
         seen["stream_type"] = type(f.stream)
@@ -188,8 +188,11 @@ def test_multipart_parser_streams_file_parts_into_upload_tmp(app_factory):
         return "ok"
 
     body = b"%PDF-1.4 " + b"0123456789" * 1000
-    resp = app.test_client().post("/_probe", data={"file": (io.BytesIO(body), "a.pdf")},
-                                  content_type="multipart/form-data")
+    client = app.test_client()
+    with app.app_context():
+        login_session(client, make_user())
+    resp = client.post("/_probe", data={"file": (io.BytesIO(body), "a.pdf")},
+                       content_type="multipart/form-data")
     assert resp.status_code == 200
     assert seen["stream_type"] is DiskUpload  # not SpooledTemporaryFile / BytesIO
     assert seen["path"].parent == Path(app.config["UPLOAD_DIR"]) / "tmp"

@@ -120,9 +120,9 @@ def test_export_through_a_real_consumer(app_factory, make_user, database_url, tm
     output = ""
     try:
         client = web.test_client()
-        with client.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
+        from tests.conftest import login_session
+
+        login_session(client, user)
         resp = client.post("/_test/export")
         assert resp.status_code == 303, resp.get_data(as_text=True)[:300]
         page_url = resp.headers["Location"]

@@ -20,6 +20,7 @@ from sqlalchemy import delete, update
 
 from ...accounts import validators as V
 from ...extensions import db
+from ...inputs import parse_int
 from ...files.models import StoredFile
 from ...files.operations import UploadError, attach, claim_uploads, delete_file, files_for
 from ...files.specs import get_field
@@ -361,10 +362,7 @@ def _apply_files(case: Case, plan: FilePlan) -> None:
 
 
 def _version(raw) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
+    return parse_int(raw)
 
 
 def save_draft(case: Case, values: dict, version, user,

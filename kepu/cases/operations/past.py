@@ -19,6 +19,7 @@ from rapidfuzz import fuzz
 from sqlalchemy import select
 
 from ...extensions import db
+from ...inputs import clean_text
 from ...workflow import OperationError, audit
 from ..common import normalise
 from ..models import PastCase
@@ -47,7 +48,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    return clean_text(str(value)).strip()
 
 
 def read_rows(data: bytes, filename: str) -> list[list[str]]:
@@ -73,6 +74,7 @@ def read_rows(data: bytes, filename: str) -> list[list[str]]:
                 continue
         else:
             raise OperationError("无法识别 CSV 文件编码，请使用 UTF-8 或 GBK", field="file")
+        text = clean_text(text)  # NUL and bidi controls, as for every form value
         return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
     raise OperationError("仅支持 .xlsx 或 .csv 文件", field="file")
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from ...accounts import roles as R
 from ...accounts.models import Grant
 from ...extensions import db
+from ...inputs import parse_id, parse_int
 from ...orgs.models import Org
 from ...timeutil import utcnow
 from ...workflow import TransitionError, audit, lock_row
@@ -122,9 +123,9 @@ def parse_quota(raw: str | None) -> tuple[int | None, str | None]:
     raw = (raw or "").strip()
     if raw == "":
         return None, None
-    if not raw.isdigit():
+    value = parse_int(raw)
+    if value is None or not raw.isdigit():
         return None, "请输入不小于0的整数，留空表示不限"
-    value = int(raw)
     if value > 100000:
         return None, "限额不能超过100000"
     return value, None
@@ -295,9 +296,8 @@ def bulk_recommend(work_ids, user) -> BulkResult:
     result = BulkResult()
     seen: set[int] = set()
     for raw in work_ids:
-        try:
-            wid = int(raw)
-        except (TypeError, ValueError):
+        wid = parse_id(raw)
+        if wid is None:
             continue
         if wid in seen:
             continue
