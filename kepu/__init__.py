@@ -86,7 +86,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_files(app)
 
     # after the blueprints: their modules declare tasks and export kinds
+    from .backup import register_tasks as register_backup_tasks
     from .jobs import init_jobs
+    register_backup_tasks()
     init_jobs(app)
 
     from .cli import register_cli

@@ -380,3 +380,25 @@ def _put_uploads(source: Path, root: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
             os.chmod(target, 0o600)
+
+
+# --- nightly, on the task queue ----------------------------------------------------------
+
+def _nightly_backup() -> None:
+    """03:30 Beijing time in the worker, when ``BACKUP_DIR`` is set: a new archive there,
+    the newest ``BACKUP_KEEP`` kept (a systemd timer running ``flask kepu backup`` does
+    the same without the worker; see the README)."""
+    from flask import current_app
+
+    folder = current_app.config.get("BACKUP_DIR")
+    if not folder:
+        return
+    path = backup_to_directory(folder, keep=int(current_app.config.get("BACKUP_KEEP") or 14))
+    current_app.logger.info("nightly backup written to %s", path)
+
+
+def register_tasks() -> None:
+    from . import jobs
+
+    # crontab in UTC: 19:30 UTC is 03:30 in Beijing
+    jobs.periodic(jobs.crontab(hour="19", minute="30"), name="nightly_backup")(_nightly_backup)

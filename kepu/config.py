@@ -121,6 +121,12 @@ class Defaults:
     EXPORT_DIR: str | None = None            # default instance/exports
     EXPORT_RETENTION_HOURS: float = 24
 
+    # Nightly backup by the task queue's worker (03:30 Beijing time) into this folder,
+    # keeping the newest BACKUP_KEEP archives; unset: no scheduled backup (or use the
+    # systemd timer of the README's deployment section).
+    BACKUP_DIR: str | None = None
+    BACKUP_KEEP: int = 14
+
     # Case PDFs: a CJK font file (found automatically when empty) and its cache folder.
     PDF_CJK_FONT: str = ""
     PDF_FONT_CACHE_DIR: str | None = None

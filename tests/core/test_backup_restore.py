@@ -254,3 +254,21 @@ def test_backup_to_a_directory_keeps_the_newest(tmp_path, new_database):
     left = sorted(p.name for p in folder.iterdir())
     assert left == [made[2].name, made[3].name]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in folder.iterdir())
+
+
+def test_nightly_backup_runs_on_the_task_queue(app_factory, tmp_path):
+    """The worker's periodic task writes an archive into BACKUP_DIR (none without it)."""
+    folder = tmp_path / "nightly"
+    app = app_factory(BACKUP_DIR=str(folder), BACKUP_KEEP=2)
+    q = app.extensions["kepu_jobs"]
+    periodic = {t.__name__: t for t in q.huey._registry._periodic_tasks}
+    assert "nightly_backup" in periodic
+    from kepu.backup import _nightly_backup, backup_to_directory
+
+    with app.app_context():
+        backup_to_directory(folder, keep=2, stamp="20261130-033000")
+        backup_to_directory(folder, keep=2, stamp="20261201-033000")
+        _nightly_backup()                       # the task: a third, the oldest pruned
+    archives = sorted(p.name for p in folder.iterdir())
+    assert len(archives) == 2 and "kepu-20261130-033000.tar.gz" not in archives
+    assert all((folder / n).stat().st_mode & 0o077 == 0 for n in archives)
