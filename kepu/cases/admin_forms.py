@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 
 from ..orgs.forms import MultiCheckboxField
 from ..orgs.models import ORG_KINDS
-from ..works.admin_forms import IntField, LinesField, LocalDateTimeField, StoredDateMixin
+from ..form_fields import IntField, LinesField, LocalDateTimeField, StoredDateMixin
 from .common import DEFAULT_UNIT_KINDS
 from .operations.editions import TITLE_MAX, YEAR_MAX, YEAR_MIN
 
