@@ -18,7 +18,6 @@ from ..htmx import is_fragment, render
 from ..orgs.models import Org
 from ..timeutil import fmt
 from ..urls import next_from_request
-from ..works.models import Work
 from ..workflow import OperationError
 from . import bp
 from .common import settings_of, viewed_campaign
@@ -114,17 +113,17 @@ def _works_query(campaign, f: dict):
     stmt = ops.selected_works_query(campaign)
     if stmt is None:
         return None
+    works = ops.works_pool()
     if f["q"]:
-        like = f"%{f['q']}%"
-        stmt = stmt.where(or_(Work.title.ilike(like), Work.applicant_unit.ilike(like),
-                              Work.author_name.ilike(like)))
+        stmt = stmt.where(works.search(f["q"]))
     if f["org"]:
-        stmt = stmt.where(Work.channel_id == f["org"])
+        stmt = stmt.where(works.unit_column == f["org"])
     if f["sel"]:
         chosen = select(ShowcaseWork.work_id).where(
             ShowcaseWork.campaign_id == campaign.id)
-        stmt = stmt.where(Work.id.in_(chosen) if f["sel"] == "1" else Work.id.not_in(chosen))
-    return stmt.order_by(Work.category, Work.id)
+        stmt = stmt.where(works.model.id.in_(chosen) if f["sel"] == "1"
+                          else works.model.id.not_in(chosen))
+    return stmt.order_by(works.category_column, works.model.id)
 
 
 def _unit_rows(campaign, f: dict | None = None, only_org: int | None = None) -> list[dict]:
@@ -237,7 +236,7 @@ def _case_row_html(case: Case, **extra) -> str:
                                "cases.admin_select", tab=case.category)), **extra)
 
 
-def _work_row_html(campaign, work: Work, **extra) -> str:
+def _work_row_html(campaign, work, **extra) -> str:
     return render_template("cases/_select_row.html", row_kind="work", work=work,
                            showcase_ids=ops.showcase_work_ids(campaign),
                            next_url=_safe_next(url_for("cases.admin_select", tab=ops.WORKS)),
@@ -277,7 +276,10 @@ def admin_select_case(case_id: int):
 def admin_select_work(work_id: int):
     _national_or_404()
     campaign = _campaign_or_404()
-    work = db.get_or_404(Work, work_id)
+    works = ops.works_pool()
+    if works is None:
+        abort(404)
+    work = db.get_or_404(works.model, work_id)
     if not ops.work_in_pool(campaign, work) and work.id not in ops.showcase_work_ids(campaign):
         abort(404)
     value = _value()
@@ -285,7 +287,7 @@ def admin_select_work(work_id: int):
         ops.set_work_selected(campaign, work, current_user, value)
     except OperationError as err:
         db.session.rollback()
-        work = db.session.get(Work, work_id)
+        work = db.session.get(works.model, work_id)
         if is_fragment():
             return _row_response(campaign, _work_row_html(campaign, work, error=err.message), 422)
         return _page(campaign, 422, row_errors={("work", work.id): err.message},
@@ -347,7 +349,9 @@ def admin_select_export():
     chosen = ops.showcase_work_ids(campaign)
     work_rows = []
     if works_stmt is not None:
-        for i, w in enumerate(db.session.scalars(works_stmt.order_by(Work.category, Work.id)), 1):
+        works = ops.works_pool()
+        for i, w in enumerate(db.session.scalars(
+                works_stmt.order_by(works.category_column, works.model.id)), 1):
             work_rows.append([i, w.title, w.work_type, w.category, w.author_name,
                               w.applicant_unit, w.channel.name if w.channel else "",
                               w.contact_name, w.contact_phone, yes_no[w.id in chosen]])

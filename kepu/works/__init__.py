@@ -15,5 +15,6 @@ from . import files as _files  # noqa: E402
 _files.init_files()
 
 from . import routes  # noqa: E402,F401
+from . import pool  # noqa: E402,F401  (the 入选 works other campaigns may show)
 from . import tasks  # noqa: E402,F401
 from . import workbench  # noqa: E402,F401

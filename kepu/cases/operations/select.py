@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ...admin.models import Campaign
 from ...extensions import db
 from ...timeutil import utcnow
-from ...works.models import Work
+from ...selections import pool
 from ...workflow import OperationError, audit, lock_row
 from ..common import settings_of
 from ..models import COUNTED_STATES, Case, ShowcaseWork, is_national
@@ -30,12 +30,17 @@ def works_campaign_for(campaign) -> Campaign | None:
         .order_by(Campaign.id.desc()).limit(1))
 
 
+def works_pool():
+    """The works call's 入选 works (kepu.selections), or None without that campaign."""
+    return pool("works")
+
+
 def selected_works_query(campaign):
     """Works marked 入选 in the same-year works edition (the 科普作品传播 pool)."""
-    works_campaign = works_campaign_for(campaign)
-    if works_campaign is None:
+    works = works_pool()
+    if works is None or works_campaign_for(campaign) is None:
         return None
-    return select(Work).where(Work.campaign_id == works_campaign.id, Work.selected.is_(True))
+    return works.query(campaign.year)
 
 
 def showcase_work_ids(campaign) -> set[int]:
@@ -49,12 +54,13 @@ def counts(campaign) -> dict[str, int]:
     settings = settings_of(campaign)
     for key in settings["categories"]:
         out[key] = 0
-    works_campaign = works_campaign_for(campaign)
-    if works_campaign is not None:
+    works = works_pool()
+    if works is not None and works_campaign_for(campaign) is not None:
         out[WORKS] = db.session.scalar(
-            select(func.count(ShowcaseWork.id)).join(Work, Work.id == ShowcaseWork.work_id)
+            select(func.count(ShowcaseWork.id))
+            .join(works.model, works.model.id == ShowcaseWork.work_id)
             .where(ShowcaseWork.campaign_id == campaign.id,
-                   Work.campaign_id == works_campaign.id, Work.selected.is_(True))) or 0
+                   *works.selected(campaign.year))) or 0
     rows = db.session.execute(
         select(Case.category, func.count(Case.id))
         .where(Case.campaign_id == campaign.id, Case.selected.is_(True),
@@ -116,13 +122,12 @@ def set_case_selected(case: Case, user, value: bool) -> None:
         raise OperationError(CONFLICT_MESSAGE, code="conflict") from None
 
 
-def work_in_pool(campaign, work: Work) -> bool:
-    works_campaign = works_campaign_for(campaign)
-    return (works_campaign is not None and work.campaign_id == works_campaign.id
-            and bool(work.selected))
+def work_in_pool(campaign, work) -> bool:
+    works = works_pool()
+    return works is not None and works.contains(work, campaign.year)
 
 
-def set_work_selected(campaign, work: Work, user, value: bool) -> None:
+def set_work_selected(campaign, work, user, value: bool) -> None:
     if not is_national(user):
         raise OperationError("无权执行此操作", code="forbidden")
     if value and not work_in_pool(campaign, work):
