@@ -83,9 +83,19 @@ class ScienceDaySettings(EditionSettings):
         (opens, ok1), (closes, ok2) = read_local(w.get("open")), read_local(w.get("close"))
         return opens, closes, ok1 and ok2
 
-    def window_text(self, key: str, part: str) -> str:
-        value = str(((self.data.get("windows") or {}).get(key) or {}).get(part) or "")
-        return value.strip().replace("T", " ")[:16]
+    def window_text(self, key: str, part: str | None = None) -> str:
+        """A window's open / close time for pages (Beijing, to the minute), 不限 or 设置有误.
+        ``window_text("window_open")`` / ``("window_close")`` (the shared editions list)
+        mean the filing window."""
+        from ..timeutil import fmt
+
+        if part is None:
+            part = "open" if key == "window_open" else "close"
+            key = "filing"
+        value, ok = read_local(((self.data.get("windows") or {}).get(key) or {}).get(part))
+        if not ok:
+            return "设置有误"
+        return fmt(value) if value else "不限"
 
     def phase(self, key: str, now=None) -> WindowState:
         """Whether the ``key`` window is open now, with the message when it is not."""

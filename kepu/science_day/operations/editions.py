@@ -70,3 +70,10 @@ def activity_counts() -> dict[int, dict[str, int]]:
 
 def settings_digest(campaign: Campaign) -> str:
     return shared.settings_digest(campaign, ScienceDaySettings, EDITABLE_KEYS)
+
+
+def save_settings(campaign: Campaign, title: str, values: dict, user,
+                  digest: str | None = None) -> list[str]:
+    """Store validated settings (audited); a stale ``digest`` is refused (conflict)."""
+    return shared.save_edition_settings(campaign, ScienceDaySettings, title, values,
+                                        EDITABLE_KEYS, user, digest=digest)
