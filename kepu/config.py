@@ -39,6 +39,9 @@ class Defaults:
     SQLALCHEMY_TRACK_MODIFICATIONS: bool = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_BUSY_TIMEOUT_MS: int = 5000
+    # SQLite write transactions begin with BEGIN IMMEDIATE, one at a time per process
+    # (kepu.db_setup.WriteGatedConnection); false: Python's default transaction control.
+    SQLITE_IMMEDIATE_WRITES: bool = True
 
     # Secrets: generated into instance/secret_key on first run when not set.
     SECRET_KEY: str | None = None
@@ -348,6 +351,10 @@ def load_config(app, test_config: dict | None = None) -> None:
         engine_opts["connect_args"].setdefault(
             "timeout", app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
         )
+        if app.config.get("SQLITE_IMMEDIATE_WRITES", True):
+            from .db_setup import WriteGatedConnection
+
+            engine_opts["connect_args"].setdefault("factory", WriteGatedConnection)
     else:
         engine_opts.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_opts

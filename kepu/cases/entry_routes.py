@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..accounts import roles as R
 from ..extensions import db
@@ -60,8 +61,8 @@ def _shown_errors(problems: dict) -> dict:
     return ops.ordered_errors(shown)
 
 
-def _own_case_or_404(case_id: int) -> Case:
-    case = db.get_or_404(Case, case_id)
+def _own_case_or_404(case_id: int, *options) -> Case:
+    case = db.get_or_404(Case, case_id, options=options)
     if not case.is_owner(current_user):
         abort(404)
     return case
@@ -260,9 +261,12 @@ def _summary(errors: dict) -> str:
 @bp.post("/<int:case_id>/autosave")
 @login_required
 def autosave(case_id: int):
-    case = _own_case_or_404(case_id)
+    # Every save needs the edition (window, limits) and the unit (duplicate check).
+    case = _own_case_or_404(case_id, joinedload(Case.campaign), joinedload(Case.org))
     settings = settings_of(case)
     values = ops.read_values(request.form, settings)
+    # Checked on what is being saved, before the commit expires the loaded case.
+    dup_warning = ops.duplicate_warning(case, values)
     try:
         plan = ops.save_draft(case, values, request.form.get("version"), current_user,
                               _posted_ids(), {})
@@ -287,8 +291,8 @@ def autosave(case_id: int):
                      slot_controls=SLOT_CONTROLS, error_anchors=error_anchors,
                      error_labels=ops.LABELS)
     return render_fragment("cases/entry.html", "autosave_result", case=case, oob=True,
-                  saved_at=case.updated_at, new_version=case.version, autosave_message=message,
-                  dup_warning=ops.duplicate_warning(case), **extra)
+                  saved_at=plan.saved_at, new_version=plan.version, autosave_message=message,
+                  dup_warning=dup_warning, **extra)
 
 
 @bp.post("/<int:case_id>/delete")

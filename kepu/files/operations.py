@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Iterable
 
 from flask import request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.datastructures import FileStorage
 
 from ..extensions import db
@@ -242,12 +242,21 @@ def attach(stored_file: StoredFile, entity_type: str, entity_id: int,
     return stored_file
 
 
+_FILES_FOR = (select(StoredFile)
+              .where(StoredFile.entity_type == bindparam("entity_type"),
+                     StoredFile.entity_id == bindparam("entity_id"))
+              .order_by(StoredFile.created_at, StoredFile.id))
+_FILES_FOR_FIELD = _FILES_FOR.where(StoredFile.field == bindparam("field"))
+
+
 def files_for(entity_type: str, entity_id: int, field: str | None = None) -> list[StoredFile]:
-    query = select(StoredFile).where(StoredFile.entity_type == entity_type,
-                                     StoredFile.entity_id == entity_id)
-    if field is not None:
-        query = query.where(StoredFile.field == field)
-    return list(db.session.scalars(query.order_by(StoredFile.created_at, StoredFile.id)))
+    """The files attached to an entity (of one field), oldest first. The statements are
+    built once (every form save and page with files runs one)."""
+    if field is None:
+        return list(db.session.scalars(
+            _FILES_FOR, {"entity_type": entity_type, "entity_id": entity_id}))
+    return list(db.session.scalars(
+        _FILES_FOR_FIELD, {"entity_type": entity_type, "entity_id": entity_id, "field": field}))
 
 
 def delete_file(stored_file: StoredFile, *, commit: bool = True) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
 from ..extensions import db
 from ..files.specs import get_field
 from ..files.storage import accepts_uploads, limit_for
@@ -53,8 +55,8 @@ def ordered_errors(errors: dict, step: int) -> dict:
     return {k: errors[k] for k in sorted(errors, key=lambda k: rank.get(k, len(order)))}
 
 
-def _own_work(work_id: int) -> Work:
-    work = db.get_or_404(Work, work_id)
+def _own_work(work_id: int, *options) -> Work:
+    work = db.get_or_404(Work, work_id, options=options)
     if not work.is_owner(current_user):
         abort(404)
     return work
@@ -200,7 +202,8 @@ def _autosave_reply(status: int, **ctx):
 @bp.post("/<int:work_id>/autosave")
 @login_required
 def autosave(work_id: int):
-    work = _own_work(work_id)
+    # The edition (window, limits) is needed by every save: load it with the work.
+    work = _own_work(work_id, joinedload(Work.campaign))
     step = request.form.get("step", type=int)
     if step not in (1, 2):
         abort(400)
@@ -220,7 +223,7 @@ def autosave(work_id: int):
     upload_slots = [(key, ops.FILE_TARGETS[key]) for key in ops.STEP_FILES[step]
                     if checked or key in result.store_errors]
     return _autosave_reply(
-        200, conflict=False, saved_at=work.updated_at, version=work.version,
+        200, conflict=False, saved_at=result.saved_at, version=result.version,
         store_errors=result.store_errors, slots=slots, upload_slots=upload_slots,
         shown=ordered_errors(shown, step), labels=ops.LABELS, error_anchors=ERROR_ANCHORS,
         slot_controls=SLOT_CONTROLS,

@@ -29,3 +29,14 @@ def test_digest_covers_the_title_and_the_edited_keys_only():
     after = settings_digest(c, WorksSettings, keys)
     c.title = "乙"
     assert settings_digest(c, WorksSettings, keys) != after
+
+
+def test_merged_settings_never_share_state_with_the_defaults():
+    from kepu.editions import merge_settings
+
+    defaults = {"limits": {"a": 1}, "items": [{"k": [1, 2]}], "t": ("x",), "n": None}
+    merged = merge_settings(defaults, {"limits": {"b": 2}})
+    merged["limits"]["a"] = 9
+    merged["items"][0]["k"].append(3)
+    assert defaults == {"limits": {"a": 1}, "items": [{"k": [1, 2]}], "t": ("x",), "n": None}
+    assert merged["limits"] == {"a": 9, "b": 2} and merged["t"] == ("x",)

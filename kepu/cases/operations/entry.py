@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 
 from ...accounts import validators as V
 from ...extensions import db
@@ -275,9 +277,15 @@ def duplicate_check(case: Case, values: dict | None = None):
     return past_ops.find_matches(case.campaign_id, values.get("name", ""), units)
 
 
-def duplicate_warning(case: Case) -> str:
-    """Warning shown while editing (autosave) when the name matches a past case."""
-    exact, _near = duplicate_check(case)
+def duplicate_warning(case: Case, values: dict | None = None) -> str:
+    """Warning shown while editing (autosave) when the name matches a past case
+    (``values``: what was typed, else the stored case). Only the exact match counts
+    here, found with one indexed query; ``submit`` also notes the near matches."""
+    values = values or values_of(case)
+    units = [values.get("impl_unit", "")]
+    if case.org is not None:
+        units.append(case.org.name)
+    exact = past_ops.find_exact(case.campaign_id, values.get("name", ""), units)
     return past_ops.refusal_message(exact) if exact else ""
 
 
@@ -319,18 +327,40 @@ class FilePlan:
 
     keep: dict[str, list[StoredFile]] = field(default_factory=dict)
     warnings: dict[str, str] = field(default_factory=dict)
+    # Set by ``save_draft``: the version and time it stored (after its commit the
+    # case's attributes are expired and reading them costs a query).
+    version: int | None = None
+    saved_at: datetime | None = None
 
 
-def plan_files(case: Case, user, posted_ids: dict[str, list], new_files: dict[str, list]
-               ) -> FilePlan:
+def _same_ids(raw_ids: list, files: list[StoredFile]) -> bool:
+    """The posted ids are exactly these files (the widget posting back what is attached)."""
+    ids = set()
+    for raw in raw_ids:
+        try:
+            ids.add(int(raw))
+        except (TypeError, ValueError):
+            return False
+    return ids == {f.id for f in files}
+
+
+def plan_files(case: Case, user, posted_ids: dict[str, list], new_files: dict[str, list],
+               current: dict[str, list[StoredFile]] | None = None) -> FilePlan:
     """Which files each slot keeps: the posted ids (the widget's hidden inputs, only the
     user's own uploads for that field) plus files uploaded without JavaScript. A single
-    slot keeps the newest file; a multiple slot keeps up to the spec's max_files."""
+    slot keeps the newest file; a multiple slot keeps up to the spec's max_files.
+    ``current``: the case's attached files (``case_files``), when already loaded; a slot
+    whose posted ids are exactly its attached files keeps them without a query."""
     plan = FilePlan()
     for target, field_name in TARGETS.items():
         spec = get_field(field_name)
         ids = list(posted_ids.get(target) or [])
         new = list(new_files.get(target) or [])
+        attached = (current or {}).get(target)
+        if current is not None and not new and _same_ids(ids, attached) \
+                and len(attached) <= (spec.max_files or len(attached)):
+            plan.keep[target] = list(attached)
+            continue
         if new and spec.max_files == 1:
             ids, new = [], new[-1:]
         try:
@@ -350,8 +380,9 @@ def plan_files(case: Case, user, posted_ids: dict[str, list], new_files: dict[st
     return plan
 
 
-def _apply_files(case: Case, plan: FilePlan) -> None:
-    current = case_files(case)
+def _apply_files(case: Case, plan: FilePlan,
+                 current: dict[str, list[StoredFile]] | None = None) -> None:
+    current = current if current is not None else case_files(case)
     for target, keep in plan.keep.items():
         keep_ids = {f.id for f in keep}
         for f in keep:
@@ -365,6 +396,21 @@ def _version(raw) -> int | None:
     return parse_int(raw)
 
 
+@lru_cache(maxsize=8)
+def _save_statement(columns: tuple[str, ...]):
+    """The conditional UPDATE of a save (``WHERE version = :seen``, the owner's, still
+    editable), built once with bind parameters as a Core statement."""
+    t = Case.__table__
+    return (update(t)
+            .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_seen"),
+                   t.c.owner_id == bindparam("_owner"),
+                   t.c.status.in_(sorted(EDITABLE_STATES)))
+            .values({**{t.c[name]: bindparam(f"_v_{name}", type_=t.c[name].type)
+                        for name in columns},
+                     t.c.version: t.c.version + 1,
+                     t.c.updated_at: bindparam("_now", type_=t.c.updated_at.type)}))
+
+
 def save_draft(case: Case, values: dict, version, user,
                posted_ids: dict[str, list] | None = None,
                new_files: dict[str, list] | None = None) -> FilePlan:
@@ -374,24 +420,23 @@ def save_draft(case: Case, values: dict, version, user,
     """
     require_editable(case, user)
     expected = _version(version)
-    plan = plan_files(case, user, posted_ids or {}, new_files or {})
+    current = case_files(case)
+    plan = plan_files(case, user, posted_ids or {}, new_files or {}, current)
     cols = _columns(values)
     now = utcnow()
     result = db.session.execute(
-        update(Case)
-        .where(Case.id == case.id, Case.version == expected, Case.owner_id == user.id,
-               Case.status.in_(EDITABLE_STATES))
-        .values(**cols, version=Case.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False))
+        _save_statement(tuple(sorted(cols))),
+        {"_id": case.id, "_seen": expected, "_owner": user.id, "_now": now,
+         **{f"_v_{name}": value for name, value in cols.items()}})
     if expected is None or result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(case)
         if case.status not in EDITABLE_STATES:
             raise OperationError(state_message(case), code="locked")
         raise OperationError(CONFLICT_MESSAGE, code="conflict")
-    _apply_files(case, plan)
+    _apply_files(case, plan, current)
     db.session.commit()
-    db.session.refresh(case)
+    plan.version, plan.saved_at = expected + 1, now
     return plan
 
 

@@ -158,6 +158,20 @@ def _unit_similar(a: str, b: str) -> bool:
     return a == b or a in b or b in a or fuzz.ratio(a, b) >= NEAR_UNIT
 
 
+def find_exact(campaign_id: int, name: str, units: list[str]) -> PastCase | None:
+    """The past case with the same normalised name and unit (one indexed query), i.e.
+    the exact match of ``find_matches`` without comparing every past case."""
+    norm_name = normalise(name)
+    norm_units = [u for u in {normalise(x) for x in units} if u]
+    if not norm_name or not norm_units:
+        return None
+    return db.session.scalar(
+        select(PastCase).where(PastCase.campaign_id == campaign_id,
+                               PastCase.norm_name == norm_name,
+                               PastCase.norm_unit.in_(norm_units))
+        .order_by(PastCase.id).limit(1))
+
+
 def find_matches(campaign_id: int, name: str, units: list[str]
                  ) -> tuple[PastCase | None, list[tuple[PastCase, float]]]:
     """Compare a case (name + candidate unit names) with the campaign's past cases.

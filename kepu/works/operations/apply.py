@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, delete, select, update
+from sqlalchemy import String, bindparam, delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.datastructures import FileStorage
 
 from ...extensions import db
@@ -127,6 +130,10 @@ class SaveResult:
     # field → message for values that could not be stored (too long for the column,
     # unknown channel) and for refused uploads.
     store_errors: dict[str, str] = field(default_factory=dict)
+    # The version and time the save stored (read them here: after the commit the
+    # work's attributes are expired and reading them costs a query).
+    version: int | None = None
+    saved_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -305,15 +312,18 @@ def create_draft(user, campaign) -> Work:
     return work
 
 
-def _storable(data: StepInput) -> tuple[dict, dict[str, str]]:
-    """Split the posted values into what can be stored and what cannot (with messages)."""
+def _storable(data: StepInput, stored_channel_id: int | None = None
+              ) -> tuple[dict, dict[str, str]]:
+    """Split the posted values into what can be stored and what cannot (with messages).
+    ``stored_channel_id``: the work's channel as loaded (it exists: the foreign key)."""
     allowed = set(STEP_TEXT.get(data.step, ())) | set(STEP_OTHER.get(data.step, ()))
     values, errors = {}, {}
     for name, value in data.values.items():
         if name not in allowed:
             continue
         if name == "channel_id":
-            if value is not None and db.session.get(Org, value) is None:
+            if value is not None and value != stored_channel_id \
+                    and db.session.get(Org, value) is None:
                 errors[name] = "所选推荐渠道不存在，请重新选择"
                 value = None
             values[name] = value
@@ -335,23 +345,57 @@ def _storable(data: StepInput) -> tuple[dict, dict[str, str]]:
     return values, errors
 
 
+def _posted_ids(raw_ids) -> list[int]:
+    out: list[int] = []
+    for raw in raw_ids:
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            continue
+        if value not in out:
+            out.append(value)
+    return out
+
+
+#: The ids and fields of a work's attached files (built once, like _save_statement).
+_ATTACHED_IDS = select(StoredFile.id, StoredFile.field).where(
+    StoredFile.entity_type == ENTITY, StoredFile.entity_id == bindparam("work_id"))
+
+
 def _save_files(work: Work, user, data: StepInput) -> dict[str, str]:
-    """Attach the widget's uploads and the files posted without JavaScript."""
+    """Attach the widget's uploads and the files posted without JavaScript.
+
+    Nothing posted for a field changes nothing. An autosave posts back the ids of the
+    files already attached (the widget's hidden inputs): that changes nothing either,
+    and is recognised with one query for the whole step, without claiming anything."""
     errors: dict[str, str] = {}
+    todo = []
     for key in STEP_FILES.get(data.step, ()):
+        posted = [f for f in data.uploads.get(key, []) if f is not None and f.filename]
+        ids = _posted_ids(data.file_ids.get(key, []))
+        if posted or ids:
+            todo.append((key, posted, ids))
+    if not todo:
+        return errors
+    attached_ids: dict[str, set[int]] = {}
+    for file_id, fname in db.session.execute(_ATTACHED_IDS, {"work_id": work.id}):
+        attached_ids.setdefault(fname, set()).add(file_id)
+    for key, posted, ids in todo:
         fname = field_name(work.campaign_id, key)
+        have_ids = attached_ids.get(fname, set())
+        if not posted and set(ids) <= have_ids \
+                and (len(have_ids) == 1 or get_field(fname).max_files != 1):
+            continue  # the files already attached, posted back: nothing to do
         spec = get_field(fname)
+        attached = files_for(ENTITY, work.id, fname)
         new: list[StoredFile] = []
         messages: list[str] = []
-        posted = [f for f in data.uploads.get(key, []) if f is not None and f.filename]
         if posted:
             new, messages = save_uploads(spec, posted, user)
-        ids = data.file_ids.get(key, [])
         try:
             claimed = claim_uploads(ids, user, fname, ENTITY, work.id)
         except UploadError:  # more than max_files: take them one by one below
             claimed = [f for i in ids for f in claim_uploads([i], user, fname, ENTITY, work.id)]
-        attached = files_for(ENTITY, work.id, fname)
         if spec.max_files == 1:
             chosen = new[-1:] or claimed[-1:]
             if chosen:
@@ -379,28 +423,52 @@ def _save_files(work: Work, user, data: StepInput) -> dict[str, str]:
     return errors
 
 
+@lru_cache(maxsize=64)
+def _save_statement(columns: tuple[str, ...]):
+    """The conditional UPDATE of a save storing ``columns``: ``WHERE version = :seen``
+    and the work still editable. Built once per set of columns (a step posts the same
+    fields every time), with bind parameters, as a Core statement: an autosave builds
+    no statement and takes no ORM bulk-update path."""
+    t = Work.__table__
+    return (update(t)
+            .where(t.c.id == bindparam("_id"), t.c.version == bindparam("_seen"),
+                   t.c.status.in_(sorted(EDITABLE_STATES)))
+            .values({**{t.c[name]: bindparam(f"_v_{name}", type_=t.c[name].type)
+                        for name in columns},
+                     t.c.version: t.c.version + 1,
+                     t.c.step: bindparam("_step", type_=t.c.step.type),
+                     t.c.updated_at: bindparam("_now", type_=t.c.updated_at.type)}))
+
+
 def _save(work: Work, user, data: StepInput) -> SaveResult:
     """Store the step (conditional on the version), without committing."""
     ensure_editable(work, user)
     if data.version is None:
         raise ConflictError("页面已过期，请刷新页面后重试。")
-    values, store_errors = _storable(data)
+    values, store_errors = _storable(data, work.channel_id)
     step = data.step if data.step in STEPS else 1
+    now = utcnow()
+    loaded_version = work.version
     result = db.session.execute(
-        update(Work)
-        .where(Work.id == work.id, Work.version == data.version,
-               Work.status.in_(EDITABLE_STATES))
-        .values(**values, version=Work.version + 1, step=step, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+        _save_statement(tuple(sorted(values))),
+        {"_id": work.id, "_seen": data.version, "_step": step, "_now": now,
+         **{f"_v_{name}": value for name, value in values.items()}})
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(work)
         ensure_editable(work, user)  # the unit recommended it meanwhile, …
         raise ConflictError()
-    db.session.refresh(work)
+    version = data.version + 1
+    if loaded_version == data.version:
+        # The row holds what the work was loaded with plus exactly what was written:
+        # record that on the object instead of reading the row back.
+        for name, value in {**values, "version": version, "step": step,
+                            "updated_at": now}.items():
+            set_committed_value(work, name, value)
+    else:  # saved by someone else between loading and writing: read it back
+        db.session.refresh(work)
     store_errors.update(_save_files(work, user, data))
-    return SaveResult(work, store_errors)
+    return SaveResult(work, store_errors, version=version, saved_at=now)
 
 
 def save_draft(work: Work, user, data: StepInput, goto: int | None = None,
