@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, flash, get_flashed_messages, render_template, request
+from flask import (current_app, flash, get_flashed_messages, render_template, request,
+                   session)
 from flask_login import current_user
 from markupsafe import Markup, escape
 from flask_wtf.csrf import CSRFError
@@ -36,22 +37,29 @@ def load_user(user_id: str):
     from sqlalchemy import select
     from sqlalchemy.orm import joinedload
 
+    from .accounts import sessions
     from .accounts.models import Grant, User
 
+    token_hash = sessions.current_token_hash()
+    if token_hash is None:  # no server-side login behind this cookie
+        return None
     try:
         uid, _, version = user_id.partition(":")
-        # The grants (and their orgs) come in the same statement: every page asks them
-        # (navigation, scopes, the unit switch), and a list request has a budget of six.
-        user = db.session.scalars(
-            select(User).options(joinedload(User.grants).joinedload(Grant.org))
+        # The grants (and their orgs) and this login's row come in the same statement:
+        # every page asks them (navigation, scopes, the unit switch), and a list request
+        # has a budget of six.
+        row = db.session.execute(
+            select(User, sessions.login_started_column(User, token_hash))
+            .options(joinedload(User.grants).joinedload(Grant.org))
             .where(User.id == int(uid))).unique().first()
     except (TypeError, ValueError, OverflowError):
         return None
-    if user is None or str(user.session_version) != (version or "1"):
+    if row is None:
         return None
-    from .accounts import sessions
-
-    if not sessions.is_live(user):  # logged out (here or everywhere) or expired
+    user, started = row
+    if str(user.session_version) != (version or "1"):
+        return None
+    if not sessions.started_is_live(started):  # logged out (here or everywhere) or expired
         return None
     return user
 
@@ -95,7 +103,10 @@ def init_web(app) -> None:
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.headers.get("HX-Request") or resp.vary:
             resp.vary.add("HX-Request")
-        if current_user and getattr(current_user, "is_authenticated", False):
+        # A logged-in session's pages are private. Asked of the session, not of
+        # current_user: that would load the user (a query) on requests that never
+        # needed it, and reload it after a commit expired it.
+        if session.get("_user_id") is not None:
             h.setdefault("Cache-Control", "no-store")
         return resp
 

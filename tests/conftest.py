@@ -50,7 +50,7 @@ def database_url(tmp_path_factory, request):
 def make_config(tmp_path: Path, database_url: str, **extra) -> dict:
     cfg = {
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-of-the-suite",
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "UPLOAD_DIR": str(tmp_path / "uploads"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from kepu.admin.models import Campaign
 from kepu.extensions import db
@@ -116,6 +117,11 @@ GET_ROUTES = [
      lambda w: f"/science-day/review/region/{w.pending.id}", expect(404)),
     ("science_day.review_region_row",
      lambda w: f"/science-day/review/region/{w.pending.id}/row", expect(404)),
+    ("science_day.admin_editions", lambda w: "/science-day/admin/editions",
+     expect(404, platform_admin=200)),
+    ("science_day.admin_settings",
+     lambda w: f"/science-day/admin/editions/{w.pending.campaign_id}/settings",
+     expect(404, platform_admin=200)),
 ]
 
 # (endpoint, url, data, allowed roles, changed(world) -> bool)
@@ -140,6 +146,10 @@ POST_ROUTES = [
     ("science_day.review_national_bulk", lambda w: "/science-day/review/national/bulk",
      {"action": "national_approve", "confirmed": "1"}, {"national_admin", "platform_admin"},
      lambda w: w.national.status != "national_pending"),
+    ("science_day.admin_editions", lambda w: "/science-day/admin/editions",
+     {"year": "2027", "title": "2027年全国科普日"}, {"platform_admin"},
+     lambda w: db.session.scalar(select(func.count(Campaign.id)).where(
+         Campaign.kind == "science_day")) > 1),
 ]
 # Undo routes: refused for everyone here (nothing was decided yet); success is covered in
 # tests/science_day/test_review.py.

@@ -4,7 +4,8 @@ review queue (kepu.review_queue; the lists are declared in kepu.works.queues).
 URL map (blueprint ``works``, prefix /works):
 
   GET       /unit/                       unit_list        unit admin (?org=<id> switches unit)
-  GET       /unit/export.xlsx            unit_export      unit admin, the filtered list
+  POST      /unit/export.xlsx            unit_export      unit admin: the filtered list (a job)
+  GET       /unit/export.csv             unit_export_csv  unit admin: the filtered list (streamed)
   POST      /unit/bulk                   unit_bulk        unit admin: bulk 推荐 (confirmed)
   POST      /unit/bulk-recommend         bulk_recommend   (older form name of the same)
   GET       /<id>/review                 review_detail    unit admin of the channel, platform admin
@@ -14,7 +15,8 @@ URL map (blueprint ``works``, prefix /works):
   POST      /<id>/unrecommend            unrecommend      unit admin: 撤销推荐 (before experts)
   POST      /<id>/unreturn               unreturn         unit admin: 撤销退回 (untouched since)
   GET       /admin/                      admin_list       platform admin
-  GET       /admin/export.xlsx           admin_export     platform admin
+  POST      /admin/export.xlsx           admin_export     platform admin (a job)
+  GET       /admin/export.csv            admin_export_csv platform admin (streamed)
   GET|POST  /admin/quotas                admin_quotas     platform admin
 
 Decision forms carry ``view`` (row / detail), the list's query string ``qs`` and, for

@@ -22,6 +22,8 @@ def _login(page: Page, server, phone=PHONE):
     page.get_by_placeholder("请输入手机号").fill(phone)
     page.get_by_placeholder("请输入密码").fill(PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
+    expect(page.get_by_role("heading", name="工作台")).to_be_visible()  # where a login lands
+    page.goto(server.url + "/account/")
     expect(page.get_by_role("heading", name="个人中心")).to_be_visible()
 
 

@@ -65,7 +65,7 @@ def start_consumer(database_url: str, tmp_path: Path, queue_cfg: dict,
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEPU_")}
     env.update({
         "KEPU_DATABASE_URL": database_url,
-        "KEPU_SECRET_KEY": "test-secret",
+        "KEPU_SECRET_KEY": "test-secret-of-the-suite",
         "KEPU_UPLOAD_DIR": str(tmp_path / "uploads"),
         "KEPU_EXPORT_DIR": str(tmp_path / "exports"),
         "KEPU_JOBS_IMPORTS": '["kinds_for_tests"]',

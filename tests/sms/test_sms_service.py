@@ -48,7 +48,7 @@ def test_send_code_six_digits_and_stored_hashed(app, sms, sms_outbox, code_for):
     assert code in sms_outbox[0]["text"] and "5分钟" in sms_outbox[0]["text"]
     row = latest()
     assert row.code_hash != code and code not in row.code_hash
-    expected = hmac.new(b"test-secret", f"sms:{PHONE}:register:{code}".encode(),
+    expected = hmac.new(b"test-secret-of-the-suite", f"sms:{PHONE}:register:{code}".encode(),
                         hashlib.sha256).hexdigest()
     assert row.code_hash == expected
     assert row.ip == IP

@@ -20,10 +20,12 @@ def test_login_required_and_roles(client, auth, wc):
     auth.login_as(wc.applicant)
     assert client.get("/works/unit/").status_code == 404
     assert client.get("/works/admin/").status_code == 404
-    assert client.get("/works/unit/export.xlsx").status_code == 404
+    assert client.post("/works/unit/export.xlsx").status_code == 404
+    assert client.get("/works/unit/export.csv").status_code == 404
     auth.login_as(wc.unit_admin)
     assert client.get("/works/admin/").status_code == 404
-    assert client.get("/works/admin/export.xlsx").status_code == 404
+    assert client.post("/works/admin/export.xlsx").status_code == 404
+    assert client.get("/works/admin/export.csv").status_code == 404
     assert client.get("/works/admin/quotas").status_code == 404
 
 
