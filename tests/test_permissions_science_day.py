@@ -119,6 +119,15 @@ GET_ROUTES = [
      lambda w: f"/science-day/review/region/{w.pending.id}/row", expect(404)),
     ("science_day.admin_editions", lambda w: "/science-day/admin/editions",
      expect(404, platform_admin=200)),
+    ("science_day.review_province_export_csv",
+     lambda w: "/science-day/review/province/export.csv",
+     expect(404, province_admin=200, other_province_admin=200)),
+    ("science_day.review_national_export_csv",
+     lambda w: "/science-day/review/national/export.csv", expect(404, **NATIONAL)),
+    ("science_day.review_supervisor_export_csv",
+     lambda w: "/science-day/review/supervisor/export.csv", expect(404, society_admin=200)),
+    ("science_day.review_region_export_csv",
+     lambda w: "/science-day/review/region/export.csv", expect(404, city_admin=200)),
     ("science_day.admin_settings",
      lambda w: f"/science-day/admin/editions/{w.pending.campaign_id}/settings",
      expect(404, platform_admin=200)),
@@ -151,6 +160,20 @@ POST_ROUTES = [
      lambda w: db.session.scalar(select(func.count(Campaign.id)).where(
          Campaign.kind == "science_day")) > 1),
 ]
+
+
+def _export_started(w) -> bool:
+    from kepu.jobs import Job
+
+    return (db.session.scalar(select(func.count(Job.id))) or 0) > 0
+
+
+POST_ROUTES += [
+    (f"science_day.review_{key}_export", lambda w, key=key: f"/science-day/review/{key}/export.xlsx",
+     {}, allowed, _export_started)
+    for key, allowed in (("province", {"province_admin", "other_province_admin"}),
+                         ("national", {"national_admin", "platform_admin"}),
+                         ("supervisor", {"society_admin"}), ("region", {"city_admin"}))]
 # Undo routes: refused for everyone here (nothing was decided yet); success is covered in
 # tests/science_day/test_review.py.
 UNDO_ROUTES = [

@@ -10,6 +10,9 @@ URL map (blueprint ``science_day``, prefix /science-day):
   GET|POST  /review/<list>/<id>/<action>            review_<list>_<action>  (province and
                                                      national lists: 通过 / 退回 / 撤销)
   POST      /review/<list>/bulk                     review_<list>_bulk      bulk 通过 (confirmed)
+  POST      /review/<list>/export.xlsx              review_<list>_export    the filtered list
+                                                                      (a job on the task queue)
+  GET       /review/<list>/export.csv               review_<list>_export_csv  (streamed)
 
 Scope: a provincial admin sees the activities whose first review is theirs (route
 province), the national admin every submitted activity, a society / ministry admin
@@ -22,12 +25,14 @@ from flask import abort, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 from ..accounts import roles as R
+from ..exports import export_csv_response, start_export_response
 from ..extensions import db
 from ..files.operations import files_for
 from ..orgs import regions
 from ..review_queue import Deadline, QueueContext
 from ..review_queue.views import QueueViews
 from . import bp
+from . import exports as _exports
 from .files import field_name
 from .flow import ACTIVITY_FLOW, STATE_LABELS
 from .models import (APPROVED, ENTITY, F_DETAIL_IMAGE, F_POSTER, NATIONAL_PENDING,
@@ -140,7 +145,14 @@ def _deadline(campaign) -> Deadline | None:
 
 def _page_extra(page) -> dict:
     ctx = page.ctx
-    return dict(campaign=ctx.campaign, settings=ctx.extra["settings"],
+    list_key = page.queue.key.split(".")[1]
+    export = None
+    if ctx.campaign is not None:
+        query = {**ctx.extra.get("list_url_args", {}), **page.args.query(page=None,
+                                                                          per_page=None)}
+        export = (url_for(f"science_day.review_{list_key}_export", **query),
+                  url_for(f"science_day.review_{list_key}_export_csv", **query))
+    return dict(export=export, campaign=ctx.campaign, settings=ctx.extra["settings"],
                 state_labels=STATE_LABELS, badges=BADGES, deadline=_deadline(ctx.campaign),
                 switch=ctx.extra.get("switch"), list_key=page.queue.key.split(".")[1],
                 region_name=regions.full_name, route_label=route_label,
@@ -284,6 +296,29 @@ def _register(list_key: str) -> None:
         bp.add_url_rule(f"{prefix}/<int:activity_id>/{action.key}",
                         f"review_{list_key}_{action.key}", login_required(act),
                         methods=["GET", "POST"] if action.comment else ["POST"])
+    def export_params():
+        ctx = make_ctx()
+        if ctx.campaign is None:
+            abort(404)
+        args = queue.parse(request.args, ctx)
+        return ctx, {"campaign_id": ctx.campaign_id, "list": list_key,
+                     "scope": _exports.scope_of(list_key, ctx),
+                     "qs": args.query_string(page=None, per_page=None)}
+
+    @login_required
+    def export_view():
+        ctx, params = export_params()
+        return start_export_response(f"science_day.review_{list_key}", params,
+                                     f"{ctx.campaign.title} 活动列表（Excel）")
+
+    @login_required
+    def export_csv_view():
+        return export_csv_response(f"science_day.review_{list_key}", export_params()[1])
+
+    bp.add_url_rule(f"{prefix}/export.xlsx", f"review_{list_key}_export", export_view,
+                    methods=["POST"])
+    bp.add_url_rule(f"{prefix}/export.csv", f"review_{list_key}_export_csv", export_csv_view,
+                    methods=["GET"])
     if any(a.bulk for a in queue.actions):
         @login_required
         def bulk_view():

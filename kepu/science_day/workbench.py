@@ -1,5 +1,5 @@
-"""全国科普日 on the workbench (cards by grant) — the header, front-door and admin-home
-entries are registered with the public site.
+"""全国科普日 on the workbench (cards by grant), in the header, on the front door and on
+the admin home.
 
 Cards (current edition = the latest Science Day edition):
 
@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from ..accounts import roles as R
 from ..extensions import db
 from ..orgs import regions
-from ..workbench import Card, Count, Deadline, Link, register, url_or_none
+from ..editions import window_phase
+from ..workbench import (Call, CampaignEntry, Card, Count, Deadline, Figure, FigureGroup, Link,
+                         register, register_campaign, url_or_none)
 from .models import (APPROVED, DRAFT, NATIONAL_PENDING, NATIONAL_REJECTED, PROVINCE_PENDING,
                      PROVINCE_REJECTED, Activity, is_national, provinces_of)
 from .operations.common import current_campaign, settings_of
@@ -175,4 +177,55 @@ def cards(user) -> list[Card]:
     return out
 
 
+# --------------------------------------------------------------------------- front door
+
+PUBLIC_HOME = "science_day.public_home"
+SUMMARY = "科普中国信息员在线发布全国科普日活动，经省级、全国两级审核后在活动网站展示。"
+
+
+def call() -> Call | None:
+    campaign = current_campaign()
+    if campaign is None:
+        return None
+    settings = settings_of(campaign)
+    phase = window_phase(settings)
+    new = url_or_none("science_day.new_activity")
+    apply = Link("发布活动", new) if phase["key"] == "open" and new else None
+    links = [Link(label, url) for label, url in (
+        ("活动网站", url_or_none(PUBLIC_HOME)),
+        ("活动列表", url_or_none("science_day.public_list"))) if url]
+    contacts = [line for line in [(settings.get("help") or {}).get("contacts", "")] if line]
+    return Call(kind="science_day", title=campaign.title, summary=SUMMARY,
+                opens=settings.window_open_at, closes=settings.window_close_at, phase=phase,
+                apply=apply, links=links, contacts=contacts, label="全国科普日")
+
+
+def figures() -> FigureGroup | None:
+    campaign = current_campaign()
+    if campaign is None:
+        return None
+    t = tallies(campaign.id)
+    base = url_or_none("science_day.review_national")
+
+    def link(status: str) -> str | None:
+        return base and f"{base}?status={status}"
+
+    return FigureGroup(
+        title=campaign.title, url=base,
+        figures=[
+            Figure("已提交", sum(n for s, n in t.items() if s != DRAFT), base),
+            Figure("省管理员审批中", t.get(PROVINCE_PENDING, 0), link(PROVINCE_PENDING)),
+            Figure("全国审批中", t.get(NATIONAL_PENDING, 0), link(NATIONAL_PENDING)),
+            Figure("审批拒绝", t.get(PROVINCE_REJECTED, 0) + t.get(NATIONAL_REJECTED, 0),
+                   link(NATIONAL_REJECTED)),
+            Figure("已通过", t.get(APPROVED, 0), link(APPROVED)),
+        ])
+
+
 register(cards, key="science_day")
+register_campaign(CampaignEntry(
+    kind="science_day", label="全国科普日", endpoint=PUBLIC_HOME, order=20,
+    summary=SUMMARY, call=call, admin_figures=figures, admin_title="全国科普日",
+    admin_menu=[("science_day.review_home", "活动管理"),
+                ("science_day.admin_officers", "科普中国信息员"),
+                ("science_day.admin_editions", "届次与设置")]))
