@@ -303,7 +303,8 @@ class PageResult:
 
 
 ROW_RE = re.compile(r'id="work-row-(\d+)"')
-TOTAL_RE = re.compile(r"共 (\d+) 件作品")
+# kepu's queue: "共 <strong>25,000</strong> 件"; the baseline: "共 25000 件作品"
+TOTAL_RE = re.compile(r"共 (?:<strong>)?([\d,]+)(?:</strong>)? 件")
 
 
 def in_process(database_url: str, run_dir: Path, results: list[PageResult], runs: int) -> None:
@@ -341,7 +342,7 @@ def in_process(database_url: str, run_dir: Path, results: list[PageResult], runs
         html = resp.get_data(as_text=True)
         r.row_ids = ROW_RE.findall(html)
         m = TOTAL_RE.search(html)
-        r.total = m.group(1) if m else "?"
+        r.total = m.group(1).replace(",", "") if m else "?"
     for _ in range(runs):  # interleaved: every page once per run
         for r in results:
             client = clients[r.page.who]
@@ -430,7 +431,7 @@ def under_load(args, database_url: str, baseline_db: str, unit_org: int, run_dir
                     raise SystemExit(f"baseline answered {status} for {r.page.url}")
                 r.base_ids = ROW_RE.findall(html)
                 m = TOTAL_RE.search(html)
-                r.base_total = m.group(1) if m else "?"
+                r.base_total = m.group(1).replace(",", "") if m else "?"
         pids_k = [sk.proc.pid, *sk.workers()]
         pids_b = [sb.proc.pid, *sb.workers()]
         for rnd in range(1, args.rounds + 1):
