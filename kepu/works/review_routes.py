@@ -129,7 +129,9 @@ def _page_extra(page) -> dict:
                  state_labels=STATE_LABELS, badges=BADGES, deadline=_deadline(settings),
                  quota=None)
     if page.queue is UNIT_QUEUE and ctx.org is not None and ctx.campaign is not None:
-        extra["quota"] = ops.quota_info(ctx.campaign.id, ctx.org.id)
+        # the tabs' counts cover the unit's whole list unless a search or filter is on
+        counts = page.counts if not page.args.active else None
+        extra["quota"] = ops.quota_info(ctx.campaign.id, ctx.org.id, counts)
     export = "works.unit_export" if page.queue is UNIT_QUEUE else "works.admin_export"
     query = {**ctx.extra.get("list_url_args", {}), **page.args.query(page=None, per_page=None)}
     extra["export_url"] = url_for(export, **query)
