@@ -138,3 +138,180 @@ def test_routing_table(client, auth, sd, category, org, region, status, route):
     a = reload(a)
     assert (a.status, a.route_province) == (status, route)
 
+
+
+# --- pages render ----------------------------------------------------------------------------
+
+def test_pages_render(client, auth, sd):
+    a, pid = ready(client, auth, sd)
+    html = client.get(f"/science-day/activities/{a.id}/edit").get_data(as_text=True)
+    for text in ("活动基本信息", "活动内容", "活动主办承办单位", "务必和单位公章一致", "查看简要示例",
+                 "全国科普日文字（或标识）", "归口单位"):
+        assert text in html
+    assert client.get("/science-day/activities/mine").status_code == 200
+    assert client.get(f"/science-day/activities/{a.id}").status_code == 200
+    assert client.get("/science-day/activities/new").status_code == 200
+
+
+def test_autosave_and_version_conflict(client, auth, sd):
+    a = new_draft(client, auth, sd)
+    v = a.version
+    resp = client.post(f"/science-day/activities/{a.id}/autosave",
+                       data={"version": str(v), "name": "食品安全进社区"})
+    assert resp.status_code == 200 and "已保存" in resp.get_data(as_text=True)
+    a = reload(a)
+    assert a.name == "食品安全进社区" and a.food_safety and a.version == v + 1
+    # a second tab still on the old version: refused, nothing overwritten
+    resp = client.post(f"/science-day/activities/{a.id}/autosave",
+                       data={"version": str(v), "name": "另一个窗口"})
+    assert resp.status_code == 409 and "其他窗口" in resp.get_data(as_text=True)
+    assert reload(a).name == "食品安全进社区"
+    resp = client.post(f"/science-day/activities/{a.id}/edit",
+                       data={"version": str(v), "name": "另一个窗口", "action": "save"})
+    assert resp.status_code == 409
+    html = resp.get_data(as_text=True)
+    assert "其他窗口" in html and 'value="另一个窗口"' in html   # what was typed is kept
+    assert reload(a).name == "食品安全进社区"
+
+
+def field_error(html: str, name: str) -> str:
+    m = re.search(rf'id="{name}-error"[^>]*>([^<]+)<', html)
+    return m.group(1) if m else ""
+
+
+@pytest.mark.parametrize("over,field,message", [
+    ({"name": "科" * 51}, "name", "不能超过50字"),
+    ({"name": ""}, "name", "请填写活动名称"),
+    ({"start_at": local(utcnow() - timedelta(hours=2))}, "start_at", "应晚于填报时间"),
+    ({"booking": "1", "booking_url": ""}, "booking_url", "预约链接"),
+    ({"booking": "1", "booking_url": "ftp://x.cn/a"}, "booking_url", "http"),
+    ({"hosts_name": [""]}, "hosts", "至少一个主办单位"),
+    ({"sci_name": ["甲", "乙", "丙", "丁"], "sci_unit": ["", "", "", ""],
+      "sci_title": ["", "", "", ""]}, "scientists", "最多填写3人"),
+    ({"sci_name": ["", "", ""], "sci_unit": ["", "", ""], "sci_title": ["", "", ""]},
+     "scientists", "请填写参与的科技工作者"),
+    ({"supervisor_category": "区县科协", "supervisor_org_id": "dongcheng"},
+     "supervisor_org_id", "市科协"),
+    ({"region_county": ""}, "region_code", "区县"),
+    ({"contact_phone": "12345"}, "contact_phone", "格式不正确"),
+    ({"joint_action": "1", "joint_action_items__present": "1"}, "joint_action_items", "请勾选"),
+    ({"gov_coop": "1"}, "gov_coop_orgs", "至少一个"),
+    ({"mode": ""}, "mode", "请选择活动方式"),
+])
+def test_rules_refused_next_to_the_field_and_kept(client, auth, sd, over, field, message):
+    a, pid = ready(client, auth, sd)
+    if over.get("supervisor_org_id") == "dongcheng":
+        over = {**over, "supervisor_org_id": str(sd["dongcheng"].id)}
+    form = good_form(sd, a, poster=str(pid), **over)
+    resp = submit(client, a, form)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert message in field_error(html, field), (field, field_error(html, field))
+    assert reload(a).status == "draft"
+    if over.get("name"):
+        assert f'value="{over["name"]}"' in html and reload(a).name == over["name"]
+
+
+def test_online_may_stop_at_the_province(client, auth, sd):
+    a, pid = ready(client, auth, sd)
+    resp = submit(client, a, good_form(sd, a, poster=str(pid), mode="线上", region_city="",
+                                       region_county=""))
+    assert resp.status_code == 303
+    assert reload(a).region_code == "44"
+
+
+def test_short_notice_is_allowed_but_flagged(client, auth, sd):
+    a, pid = ready(client, auth, sd)
+    start = utcnow() + timedelta(days=2)
+    resp = submit(client, a, good_form(sd, a, poster=str(pid), start_at=local(start),
+                                       end_at=local(start + timedelta(hours=2))))
+    assert resp.status_code == 303
+    a = reload(a)
+    assert a.short_notice and a.status == "province_pending"
+    html = client.get("/science-day/activities/mine").get_data(as_text=True)
+    assert "不足7天" in html
+
+
+def test_poster_required(client, auth, sd):
+    a = new_draft(client, auth, sd)
+    resp = submit(client, a, good_form(sd, a))
+    assert resp.status_code == 422
+    assert "请上传活动宣传图" in resp.get_data(as_text=True)
+
+
+def test_orgs_link_or_stay_text(client, auth, sd):
+    a, pid = ready(client, auth, sd)
+    form = good_form(sd, a, poster=str(pid), hosts_id=["", str(sd["museum"].id)],
+                     hosts_name=["广州市科学技术协会", "x"], society_coop="1",
+                     society_coop_orgs_id=[""], society_coop_orgs_name=["某某学会"])
+    assert submit(client, a, form).status_code == 303
+    a = reload(a)
+    # a typed exact name of a library org links it; an id is resolved to its name
+    assert a.hosts == [{"id": sd["gz"].id, "name": "广州市科学技术协会"},
+                       {"id": sd["museum"].id, "name": "广州科学馆"}]
+    assert a.society_coop_orgs == [{"name": "某某学会"}]
+
+
+def test_org_list_fragment_and_suggest(client, auth, sd):
+    a = new_draft(client, auth, sd)
+    url = f"/science-day/activities/{a.id}/org-list/hosts"
+    resp = client.post(url, data={"hosts_id": [""], "hosts_name": ["甲单位"],
+                                  "add_id": str(sd["museum"].id)}, headers={"HX-Request": "1"})
+    html = resp.get_data(as_text=True)
+    assert "甲单位" in html and "广州科学馆" in html and "已认证" in html
+    resp = client.post(url, data={"hosts_name": ["甲单位"], "hosts_id": [""], "add": "1",
+                                  "hosts__q": "乙单位"})
+    assert "乙单位" in resp.get_data(as_text=True)
+    resp = client.post(url, data={"hosts_name": ["甲单位", "乙"], "hosts_id": ["", ""],
+                                  "remove": "0"})
+    assert "甲单位" not in resp.get_data(as_text=True)
+    resp = client.get(f"/science-day/activities/{a.id}/org-suggest/hosts?hosts__q=科学馆")
+    assert "广州科学馆" in resp.get_data(as_text=True)
+    assert client.get(f"/science-day/activities/{a.id}/org-suggest/nope?q=x").status_code == 404
+
+
+def test_add_without_javascript_saves_and_keeps(client, auth, sd):
+    a = new_draft(client, auth, sd)
+    resp = client.post(f"/science-day/activities/{a.id}/edit", data={
+        "version": str(a.version), "name": "未完成", "hosts__present": "1", "hosts_id": [""],
+        "hosts_name": ["甲单位"], "hosts__q": "乙单位", "action": "add:hosts"})
+    assert resp.status_code == 303 and "#hosts-box" in resp.headers["Location"]
+    a = reload(a)
+    assert a.name == "未完成" and [h["name"] for h in a.hosts] == ["甲单位", "乙单位"]
+
+
+# --- windows, ownership, officers -----------------------------------------------------------
+
+def test_outside_the_filing_window_the_server_refuses(client, auth, sd):
+    a = new_draft(client, auth, sd)
+    sd["campaign"].settings = {"windows": {"filing": {"open": "2020-01-01 00:00",
+                                                      "close": "2021-09-28 23:59:59"}}}
+    db.session.commit()
+    resp = client.post(f"/science-day/activities/{a.id}/autosave",
+                       data={"version": str(a.version), "name": "晚了"})
+    assert resp.status_code == 409
+    assert "已于 2021-09-28 23:59 截止" in resp.get_data(as_text=True)
+    resp = client.post("/science-day/activities/new")
+    assert resp.status_code == 403 and "截止" in resp.get_data(as_text=True)
+    assert reload(a).name != "晚了"
+
+
+def test_someone_elses_activity_is_404(client, auth, sd):
+    a = new_draft(client, auth, sd)
+    auth.login_as(sd["other"])
+    for url in (f"/science-day/activities/{a.id}", f"/science-day/activities/{a.id}/edit",
+                f"/science-day/activities/{a.id}/org-suggest/hosts"):
+        assert client.get(url).status_code == 404
+    for url in (f"/science-day/activities/{a.id}/edit", f"/science-day/activities/{a.id}/autosave",
+                f"/science-day/activities/{a.id}/delete",
+                f"/science-day/activities/{a.id}/org-list/hosts"):
+        assert client.post(url, data={"version": str(a.version), "name": "x",
+                                      "action": "save"}).status_code == 404
+    assert reload(a).name != "x"
+
+
+def test_non_officer_is_led_to_certification(client, auth, sd, make_user):
+    user = make_user("13900000709")
+    auth.login_as(user)
+    resp = client.get("/science-day/activities/new")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/science-day/officer")
