@@ -315,3 +315,113 @@ def test_non_officer_is_led_to_certification(client, auth, sd, make_user):
     auth.login_as(user)
     resp = client.get("/science-day/activities/new")
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/science-day/officer")
+
+
+# --- editing a submitted activity -----------------------------------------------------------
+
+def submitted(client, auth, sd, **over) -> tuple[Activity, dict]:
+    a, pid = ready(client, auth, sd)
+    form = good_form(sd, a, poster=str(pid), **over)
+    assert submit(client, a, form).status_code == 303
+    return reload(a), form
+
+
+def approve(a):
+    from kepu.science_day.operations.listing import publish_snapshot
+
+    a.status = "approved"
+    a.approved_at = utcnow()
+    publish_snapshot(a)
+    db.session.commit()
+
+
+def test_edit_of_an_approved_activity_goes_to_pending_edit_then_back_to_review(client, auth, sd):
+    a, form = submitted(client, auth, sd)
+    approve(a)
+    a = reload(a)
+    # autosave while editing: the live fields and the public snapshot stay as approved
+    resp = client.post(f"/science-day/activities/{a.id}/autosave",
+                       data={"version": str(a.version), "name": "改过的名称"})
+    assert resp.status_code == 200
+    a = reload(a)
+    assert a.name == "2026年全国科普日·科学之夜" and a.pending_edit["name"] == "改过的名称"
+    assert db.session.get(ActivityPublic, a.id).name == "2026年全国科普日·科学之夜"
+    # the reviewer's detail page shows the submitted version
+    html = client.get(f"/science-day/activities/{a.id}/edit").get_data(as_text=True)
+    assert 'value="改过的名称"' in html and "还可修改 <strong id=\"edits-left\">3</strong> 次" in html
+    # 保存: applied and re-submitted to the start of its route; the snapshot is untouched
+    resp = submit(client, a, {**form, "version": str(a.version), "name": "改过的名称"})
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:1500]
+    a = reload(a)
+    assert (a.status, a.name, a.edits_used, a.pending_edit) == (
+        "province_pending", "改过的名称", 1, None)
+    assert db.session.get(ActivityPublic, a.id).name == "2026年全国科普日·科学之夜"
+
+
+def test_edit_cap_is_enforced_on_the_server(client, auth, sd):
+    sd["campaign"].settings = {**OPEN, "edit_cap": 2}
+    db.session.commit()
+    a, form = submitted(client, auth, sd)
+    for i in range(2):
+        a = reload(a)
+        resp = submit(client, a, {**form, "version": str(a.version), "name": f"第{i}次修改"})
+        assert resp.status_code == 303
+    a = reload(a)
+    assert a.edits_used == 2
+    resp = submit(client, a, {**form, "version": str(a.version), "name": "第三次"})
+    assert resp.status_code == 409 and "修改次数已用完" in resp.get_data(as_text=True)
+    resp = client.post(f"/science-day/activities/{a.id}/autosave",
+                       data={"version": str(a.version), "name": "第三次"})
+    assert resp.status_code == 409
+    assert reload(a).name == "第1次修改"
+    html = client.get("/science-day/activities/mine").get_data(as_text=True)
+    assert re.search(r'data-label="剩余修改次数">0<', html)
+
+
+def test_no_cap_when_the_edition_has_none(client, auth, sd):
+    sd["campaign"].settings = {**OPEN, "edit_cap": ""}
+    db.session.commit()
+    a, form = submitted(client, auth, sd)
+    for i in range(4):
+        a = reload(a)
+        assert submit(client, a, {**form, "version": str(a.version)}).status_code == 303
+    assert reload(a).edits_used == 4
+
+
+def test_a_refused_activity_is_corrected_and_resubmitted(client, auth, sd):
+    a, form = submitted(client, auth, sd)
+    a.status, a.reject_reason = "province_rejected", "名称不规范"
+    db.session.commit()
+    html = client.get("/science-day/activities/mine").get_data(as_text=True)
+    assert "名称不规范" in html and "省管理员审批拒绝" in html
+    a = reload(a)
+    resp = submit(client, a, {**form, "version": str(a.version), "name": "规范的名称"})
+    assert resp.status_code == 303
+    a = reload(a)
+    assert (a.status, a.name, a.reject_reason, a.edits_used) == (
+        "province_pending", "规范的名称", "", 0)
+
+
+def test_my_activities_columns(client, auth, sd):
+    a, form = submitted(client, auth, sd)
+    approve(a)
+    html = client.get("/science-day/activities/mine").get_data(as_text=True)
+    for text in ("审核状态", "活动状态", "上下架状态", "已通过", "未开始", "已上架"):
+        assert text in html
+
+
+def test_my_activities_query_uses_an_index(app, client, auth, sd):
+    from tests.core.test_queue_plans import _list_statements, plan_of, plan_problems
+
+    from kepu.review_queue import QueueContext
+    from kepu.science_day.apply_routes import MY_QUEUE
+
+    submitted(client, auth, sd)
+    ctx = QueueContext(sd["officer"], sd["campaign"])
+    for args in ({}, {"needs_action": "1"}, {"q": "科学"}):
+        statements = _list_statements(MY_QUEUE, ctx, args, app)
+        assert 1 <= len(statements) <= 2  # the count (and the rows when there are some)
+        for statement, parameters in statements:
+            plan = plan_of(statement, parameters)
+            assert not plan_problems(plan, "activity", "ix_activity_owner_id!"), plan
+        db.session.rollback()
