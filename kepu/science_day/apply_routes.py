@@ -64,8 +64,13 @@ ERROR_ANCHORS = {"start_at": "start_at", "region_code": "region_province",
                  "gov_coop_orgs": "gov_coop_orgs__q", "society_coop_orgs": "society_coop_orgs__q",
                  "joint_action_items": "joint_action_items-field",
                  "special_action_items": "special_action_items-field"}
-#: the error slots every autosave answer refreshes
+#: the error slots every autosave answer refreshes, and the controls each one marks
 SLOTS = [k for k in ops.FIELD_ORDER if k not in (F_POSTER, F_DETAIL_IMAGE)]
+SLOT_CONTROLS = {"region_code": "#region_province",
+                 "scientists": "#scientists-field input[name=sci_name]",
+                 "supervisor_category": "#supervisor_org_id-category",
+                 "supervisor_org_id": "#supervisor_org_id_q",
+                 **{k: f"#{k}__q" for k in ops.ORG_LISTS}}
 
 
 def _own(activity_id: int, *options) -> Activity:
@@ -290,6 +295,7 @@ def autosave_activity(activity_id: int):
     return render_fragment(
         FORM, "autosave_reply", conflict=False, saved_at=result.saved_at,
         version=result.version, store_errors=result.store_errors, slots=SLOTS, shown=shown,
+        slot_controls=SLOT_CONTROLS,
         labels=ops.LABELS, anchors=ERROR_ANCHORS, warns=ops.warnings(v, settings),
         food=ops.food_safety(v.name, settings),
         message=("已自动保存，但" + "；".join(result.store_errors.values()))
