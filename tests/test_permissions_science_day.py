@@ -131,6 +131,23 @@ GET_ROUTES = [
     ("science_day.admin_settings",
      lambda w: f"/science-day/admin/editions/{w.pending.campaign_id}/settings",
      expect(404, platform_admin=200)),
+    # info officers (apply_routes): everyone may certify and list their own; only the
+    # owner reaches an activity; 发布活动 leads a non-officer to certification
+    ("science_day.officer", lambda w: "/science-day/officer", expect(200)),
+    # (403 for the officer: the world's edition uses the default, closed, filing window)
+    ("science_day.new_activity", lambda w: "/science-day/activities/new",
+     expect(R, officer=403)),
+    ("science_day.my_activities", lambda w: "/science-day/activities/mine", expect(200)),
+    ("science_day.view_activity", lambda w: f"/science-day/activities/{w.draft.id}",
+     expect(404, officer=200)),
+    # the filing window of the default settings is closed: the owner is sent to the view
+    ("science_day.edit_activity", lambda w: f"/science-day/activities/{w.draft.id}/edit",
+     expect(404, officer=R)),
+    ("science_day.activity_org_suggest",
+     lambda w: f"/science-day/activities/{w.draft.id}/org-suggest/hosts?q=某",
+     expect(404, officer=200)),
+    ("science_day.admin_officers", lambda w: "/science-day/admin/officers",
+     expect(404, platform_admin=200)),
 ]
 
 # (endpoint, url, data, allowed roles, changed(world) -> bool)
@@ -174,6 +191,19 @@ POST_ROUTES += [
     for key, allowed in (("province", {"province_admin", "other_province_admin"}),
                          ("national", {"national_admin", "platform_admin"}),
                          ("supervisor", {"society_admin"}), ("region", {"city_admin"}))]
+
+# The owner's writes on an activity: 404 for everyone else, nothing changes.
+OWNER_POST_ROUTES = [
+    ("science_day.edit_activity", lambda w: f"/science-day/activities/{w.draft.id}/edit",
+     {"action": "draft", "name": "改"}),
+    ("science_day.autosave_activity",
+     lambda w: f"/science-day/activities/{w.draft.id}/autosave", {"name": "改"}),
+    ("science_day.activity_org_list",
+     lambda w: f"/science-day/activities/{w.draft.id}/org-list/hosts", {"add": "1"}),
+    ("science_day.discard_edit", lambda w: f"/science-day/activities/{w.draft.id}/discard", {}),
+    ("science_day.delete_activity", lambda w: f"/science-day/activities/{w.draft.id}/delete",
+     {}),
+]
 # Undo routes: refused for everyone here (nothing was decided yet); success is covered in
 # tests/science_day/test_review.py.
 UNDO_ROUTES = [
@@ -262,9 +292,39 @@ def test_undo_without_a_decision_is_refused(client, auth, world, role, endpoint,
     assert (world.pending.status, world.national.status) == before
 
 
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "officer"])
+@pytest.mark.parametrize("endpoint,url,data", OWNER_POST_ROUTES,
+                         ids=[r[0] for r in OWNER_POST_ROUTES])
+def test_owner_routes_refuse_everyone_else(client, auth, world, role, endpoint, url, data):
+    login(client, auth, world, role)
+    resp = client.post(url(world), data={**data, "version": str(world.draft.version)})
+    check(resp, L if role == "anonymous" else 404)
+    db.session.expire_all()
+    assert db.session.get(Activity, world.draft.id).name == "草稿"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_officer_revoke_is_for_platform_admins(client, auth, world, role):
+    from kepu.science_day.models import InfoOfficer
+
+    row = InfoOfficer(user_id=world.users["officer"].id, unit_name="某馆")
+    db.session.add(row)
+    db.session.commit()
+    login(client, auth, world, role)
+    resp = client.post(f"/science-day/admin/officers/{row.id}/revoke", data={"reason": "测试"})
+    db.session.expire_all()
+    revoked = db.session.get(InfoOfficer, row.id).revoked_at is not None
+    if role == "platform_admin":
+        assert resp.status_code == 303 and revoked
+    else:
+        check(resp, L if role == "anonymous" else 404)
+        assert not revoked
+
+
 def covered() -> set[str]:
     return ({r[0] for r in GET_ROUTES} | {r[0] for r in POST_ROUTES}
-            | {r[0] for r in UNDO_ROUTES})
+            | {r[0] for r in UNDO_ROUTES} | {r[0] for r in OWNER_POST_ROUTES}
+            | {"science_day.admin_officer_revoke"})
 
 
 def test_every_science_day_route_is_in_the_matrix(app):
