@@ -5,7 +5,10 @@
    - 全选本页;
    - on phones the filter drawer stays folded unless a filter is active;
    - keyboard shortcuts on the detail page: any element with data-shortcut="j" is
-     clicked on that key (not while typing in a field). */
+     clicked on that key (not while typing in a field);
+   - a search whose typing delay runs out after the list already shows that query (a
+     filter changed meanwhile sent it along) is not sent again: its late answer would
+     replace the rows under the reviewer's next click (an open 退回 box, a tick). */
 (function () {
   "use strict";
 
@@ -118,6 +121,29 @@
     if (!el) return;
     e.preventDefault();
     el.click();
+  });
+
+  // The query of the last list request sent from the search form.
+  var lastQuery = null;
+  function queryOf(form) {
+    var params = new URLSearchParams(new FormData(form));
+    params.delete("csrf_token");
+    return params.toString();
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail && e.detail.elt;
+    var form = elt && elt.closest ? elt.closest("form.queue-search") : null;
+    if (!form) {
+      var target = e.detail && e.detail.target;
+      if (target && target.id === "queue-results") lastQuery = null;  // a tab, a page link
+      return;
+    }
+    var query = queryOf(form);
+    if (elt.type === "search" && query === lastQuery) {
+      e.preventDefault();   // the typing delay ran out on a query already shown
+      return;
+    }
+    lastQuery = query;
   });
 
   document.addEventListener("DOMContentLoaded", function () { drawers(); sync(); });
