@@ -1,10 +1,15 @@
-"""全国科普日 发布活动 in Chromium: a new user → 发布活动 → 信息员认证 (real name, unit
-added, undertaking) → the activity form (市科协 归口 via autocomplete, 主办单位 typed and
-添加, poster, three scientists) → 保存 refused for a past start and a 51-character name,
-with the messages next to the fields and nothing lost → corrected and submitted."""
+"""全国科普日 from 发布活动 to the public site, in Chromium (issue 10's journey): a new
+user → 发布活动 → 信息员认证 (real name, unit added, undertaking) → the activity form
+(市科协 归口 via autocomplete, 主办单位 typed and 添加, poster, three scientists) → 保存
+refused for a past start and a 51-character name, with the messages next to the fields
+and nothing lost → corrected and submitted → the provincial admin finds it by search and
+filter and 退回 with a reason → the officer edits and resubmits → province 通过 →
+national 通过 → on the public list and detail page → national 下架 and it is gone; a
+全国学会-归口 activity goes straight to 全国审批中."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 from PIL import Image
@@ -12,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 PASSWORD = "Passw0rd!"
 PHONE = "13800000101"
+PROVINCE, NATIONAL = "13800000102", "13800000103"
 
 
 def seed(server) -> None:
@@ -29,6 +35,16 @@ def seed(server) -> None:
         user = User(phone=PHONE, name="王老师")
         user.set_password(PASSWORD)
         db.session.add(user)
+        db.session.add(Org(name="中国科普作家协会", kind="全国学会"))
+        from kepu.accounts.operations import grant_role
+
+        for phone, role, scope in ((PROVINCE, "provincial_admin", {"region_code": "44"}),
+                                   (NATIONAL, "national_admin", {})):
+            admin = User(phone=phone, name="审核员")
+            admin.set_password(PASSWORD)
+            db.session.add(admin)
+            db.session.flush()
+            grant_role(admin, role, **scope)
         db.session.commit()
 
     server.run(_seed)
@@ -45,8 +61,7 @@ def local(days: float) -> str:
     return fmt(utcnow() + timedelta(days=days), "%Y-%m-%dT%H:%M")
 
 
-def test_new_user_certifies_and_publishes(page: Page, live_server, tmp_path, shots):
-    server = live_server
+def certify_and_submit(page: Page, server, tmp_path, shots) -> None:
     seed(server)
     poster = tmp_path / "poster.png"
     buf = io.BytesIO()
@@ -148,3 +163,122 @@ def test_new_user_certifies_and_publishes(page: Page, live_server, tmp_path, sho
     status, route, food, n_sci, hosts, filer = server.run(check)
     assert (status, route, food, n_sci) == ("province_pending", "44", True, 3)
     assert "番禺区科普协会" in hosts and filer == "番禺青少年科技中心"
+
+
+def login(page: Page, server, phone: str) -> None:
+    page.goto(server.url + "/account/login")
+    page.get_by_placeholder("请输入手机号").fill(phone)
+    page.get_by_placeholder("请输入密码").fill(PASSWORD)
+    go(page.get_by_role("button", name="登录", exact=True))
+
+
+def status(server, name: str) -> str:
+    def _get():
+        from kepu.extensions import db
+        from kepu.science_day.models import Activity
+
+        db.session.expire_all()
+        return db.session.scalar(db.select(Activity.status).where(Activity.name == name))
+
+    return server.run(_get)
+
+
+def test_publish_review_resubmit_go_public_and_delist(page: Page, browser, live_server,
+                                                      tmp_path, shots):
+    certify_and_submit(page, live_server, tmp_path, shots)
+    server, name = live_server, "食品安全进社区科普讲座"
+    admin = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    review = admin.new_page()
+
+    # the provincial admin of 广东 finds it by search and filter, 退回 with a reason
+    login(review, server, PROVINCE)
+    review.goto(server.url + "/science-day/review/province/")
+    box = review.get_by_role("searchbox").first
+    box.click()
+    box.press_sequentially("食品", delay=40)
+    expect(review.locator("#queue-results tbody tr")).to_have_count(1)
+    review.get_by_label("食品安全", exact=True).select_option("1")
+    expect(review).to_have_url(re.compile(r"food=1"))
+    # no waiting for the list: 退回 at once, as a reviewer in a hurry does
+    row = review.locator("tr", has_text=name)
+    row.get_by_role("link", name="退回").click()
+    row.get_by_label("退回原因").fill("请写明活动的具体地点")
+    row.get_by_role("button", name="确认退回").click()
+    expect(row.locator("td[data-label='状态'] .badge").first).to_have_text("省管理员审批拒绝")
+
+    # the officer sees the reason and the edits left, corrects and resubmits
+    page.goto(server.url + "/science-day/activities/mine")
+    row = page.locator("tr", has_text=name)
+    expect(row).to_contain_text("省管理员审批拒绝")
+    expect(row).to_contain_text("请写明活动的具体地点")
+    expect(row.locator("[data-label='剩余修改次数']")).to_have_text("3")
+    go(row.get_by_role("link", name="修改"))
+    page.locator("#details").fill("活动在番禺区科技馆一楼报告厅举行，介绍食品安全知识，现场互动问答。")
+    go(page.locator("#save-activity"))
+    expect(page.locator("tr", has_text=name)).to_contain_text("省管理员审批中")
+    assert status(server, name) == "province_pending"
+
+    # province 通过, then national 通过: published
+    review.goto(server.url + "/science-day/review/province/?status=province_pending")
+    review.locator("tr", has_text=name).get_by_role("button", name="通过", exact=True).click()
+    expect(review.locator("tr", has_text=name).locator("td[data-label='状态'] .badge").first).to_have_text("全国审批中")
+    admin.clear_cookies()
+    login(review, server, NATIONAL)
+    review.goto(server.url + "/science-day/review/national/?status=national_pending")
+    review.locator("tr", has_text=name).get_by_role("button", name="通过", exact=True).click()
+    expect(review.locator("tr", has_text=name).locator("td[data-label='状态'] .badge").first).to_have_text("已通过")
+
+    # on the public site, for anyone
+    public = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    visitor = public.new_page()
+    visitor.goto(server.url + "/science-day/events/")
+    expect(visitor.get_by_role("link", name=name)).to_be_visible()
+    go(visitor.get_by_role("link", name=name))
+    expect(visitor.get_by_role("heading", name=name)).to_be_visible()
+    expect(visitor.locator("main")).to_contain_text("番禺区科普协会")
+    shots(visitor, "public-detail-390")
+    detail_url = visitor.url
+
+    # national 下架 with a reason: gone from the list and the detail page
+    review.goto(server.url + "/science-day/review/national/?status=approved")
+    go(review.locator("tr", has_text=name).get_by_role("link", name=name))
+    review.locator("#delist-reason").fill("活动信息有误，暂停展示")
+    review.get_by_role("button", name="下架").click()
+    expect(review.locator("#listing-panel")).to_contain_text("已下架")
+    visitor.goto(server.url + "/science-day/events/")
+    expect(visitor.get_by_role("link", name=name)).to_have_count(0)
+    assert visitor.goto(detail_url).status == 404
+
+    # a 全国学会-归口 activity goes straight to 全国审批中
+    def society_draft():
+        from datetime import timedelta
+
+        from kepu.accounts.models import User
+        from kepu.admin.models import Campaign
+        from kepu.extensions import db
+        from kepu.orgs.models import Org
+        from kepu.science_day.models import Activity
+        from kepu.timeutil import utcnow
+
+        owner = User.by_phone(PHONE)
+        society = db.session.scalar(db.select(Org).where(Org.name == "中国科普作家协会"))
+        start = utcnow() + timedelta(days=30)
+        a = Activity(campaign_id=db.session.scalar(db.select(Campaign.id)), owner_id=owner.id,
+                     name="科普作家进校园", mode="线下", activity_type="科普讲座",
+                     start_at=start, end_at=start + timedelta(hours=2), region_code="440111",
+                     supervisor_category="全国学会", supervisor_org_id=society.id,
+                     hosts=[{"name": "中国科普作家协会", "id": society.id}], audience="中学生",
+                     scientists=[{"name": "赵作家", "unit": "中国科普作家协会", "title": "会员"}],
+                     contact_name="李老师", contact_phone="020-12345678",
+                     details="科普作家走进校园，分享科学写作。")
+        db.session.add(a)
+        db.session.commit()
+        return a.id
+
+    draft = server.run(society_draft)
+    page.goto(server.url + f"/science-day/activities/{draft}/edit")
+    go(page.locator("#save-activity"))
+    expect(page.locator("tr", has_text="科普作家进校园")).to_contain_text("全国审批中")
+    assert status(server, "科普作家进校园") == "national_pending"
+    admin.close()
+    public.close()
