@@ -1,3 +1,5 @@
 """Imports the route modules (see the package docstring for who owns which URLs)."""
 from . import review_routes  # noqa: F401
 from . import admin_routes  # noqa: F401
+from . import public_routes  # noqa: F401
+from . import listing_routes  # noqa: F401
