@@ -30,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, func, literal_column, select, text, true
+from sqlalchemy import column, event, func, literal_column, select, table, true
 
 from ...extensions import db
 from ...orgs import regions
@@ -344,7 +344,7 @@ def clauses(f: PublicFilters, now: datetime | None = None) -> list:
 
 # --------------------------------------------------------------------------- queries
 
-FTS_ROWID = literal_column("activity_public_fts.rowid")
+FTS = table("activity_public_fts", column("rowid"), column("activity_public_fts"))
 
 
 def _base(campaign_id: int, f: PublicFilters, now=None):
@@ -352,13 +352,12 @@ def _base(campaign_id: int, f: PublicFilters, now=None):
     where = [AP.campaign_id == campaign_id, AP.listed == true(), *clauses(f, now)]
     terms = query_terms(f.q) if f.q else []
     if terms and db.engine.dialect.name == "sqlite":
-        # the FTS table drives (CROSS JOIN keeps it the outer loop), newest first;
-        # each candidate is then checked by primary key
+        # the FTS table drives, newest first (its rowid order, no sort); each candidate
+        # is then checked by primary key
         stmt = (select(AP.activity_id)
-                .select_from(text("activity_public_fts CROSS JOIN activity_public"))
-                .where(text("activity_public_fts MATCH :fts_q").bindparams(
-                    fts_q=fts5_query(terms)), AP.activity_id == FTS_ROWID, *where))
-        return stmt, (FTS_ROWID.desc(),)
+                .select_from(FTS.join(AP, AP.activity_id == FTS.c.rowid))
+                .where(FTS.c.activity_public_fts.op("MATCH")(fts5_query(terms)), *where))
+        return stmt, (FTS.c.rowid.desc(),)
     if terms:
         stmt = select(AP.activity_id).where(
             func.to_tsvector(literal_column("'simple'"), AP.search_text).op("@@")(
