@@ -32,6 +32,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import column, event, func, literal_column, select, table, true
 
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.selectable import Join
+
 from ...extensions import db
 from ...orgs import regions
 from ...timeutil import BEIJING, utcnow
@@ -347,6 +350,23 @@ def clauses(f: PublicFilters, now: datetime | None = None) -> list:
 FTS = table("activity_public_fts", column("rowid"), column("activity_public_fts"))
 
 
+class CrossJoin(Join):
+    """SQLite's ``CROSS JOIN``: the left table stays the outer loop. The keyword index
+    must drive (a match list, then each candidate by primary key); left to itself the
+    planner may walk a million index entries of ``activity_public`` instead and run
+    the match for each."""
+
+    inherit_cache = True
+
+
+@compiles(CrossJoin)
+def _cross_join(element, compiler, **kw):
+    kw.pop("asfrom", None)
+    return (element.left._compiler_dispatch(compiler, asfrom=True, **kw) + " CROSS JOIN "
+            + element.right._compiler_dispatch(compiler, asfrom=True, **kw) + " ON "
+            + compiler.process(element.onclause, **kw))
+
+
 def _base(campaign_id: int, f: PublicFilters, now=None):
     """(statement selecting activity_public.activity_id, its order) for the filters."""
     where = [AP.campaign_id == campaign_id, AP.listed == true(), *clauses(f, now)]
@@ -355,7 +375,7 @@ def _base(campaign_id: int, f: PublicFilters, now=None):
         # the FTS table drives, newest first (its rowid order, no sort); each candidate
         # is then checked by primary key
         stmt = (select(AP.activity_id)
-                .select_from(FTS.join(AP, AP.activity_id == FTS.c.rowid))
+                .select_from(CrossJoin(FTS, AP.__table__, AP.activity_id == FTS.c.rowid))
                 .where(FTS.c.activity_public_fts.op("MATCH")(fts5_query(terms)), *where))
         return stmt, (FTS.c.rowid.desc(),)
     if terms:
