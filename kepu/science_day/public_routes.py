@@ -37,8 +37,9 @@ search.install()
 THUMB_SIZE = (480, 360)
 
 
-def _edition() -> Campaign:
-    """The edition shown: ?year=, else the latest; 404 when there is none."""
+def _edition(optional: bool = False) -> Campaign | None:
+    """The edition shown: ?year=, else the latest; 404 when there is none (``optional``:
+    None when no edition exists yet)."""
     year = (request.args.get("year") or "").strip()
     if year:
         if not year.isdigit() or len(year) != 4:
@@ -47,7 +48,7 @@ def _edition() -> Campaign:
                                                             Campaign.year == int(year)))
     else:
         campaign = current_campaign()
-    if campaign is None:
+    if campaign is None and not (optional and not year):
         abort(404)
     return campaign
 
@@ -76,7 +77,9 @@ def _common(campaign) -> dict:
 
 @bp.get("/", endpoint="public_home")
 def public_home():
-    campaign = _edition()
+    campaign = _edition(optional=True)
+    if campaign is None:
+        return render("science_day/public/home.html", campaign=None)
     counts = search.home_counts(campaign.id)
     return render("science_day/public/home.html", counts=counts,
                   provinces=regions.provinces(), **_common(campaign))

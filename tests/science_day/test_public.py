@@ -284,3 +284,9 @@ def test_poster_is_public_only_with_its_activity(pub, client, app):
     db.session.get(ActivityPublic, a.id).listed = False
     db.session.commit()
     assert client.get(url).status_code == 404
+
+
+def test_home_without_an_edition(app, client):
+    resp = client.get("/science-day/")
+    assert resp.status_code == 200 and "尚未发布" in resp.get_data(as_text=True)
+    assert client.get("/science-day/activities/").status_code == 404
