@@ -466,7 +466,7 @@ def under_load(args, database_url: str, db_path: str, run_dir: Path,
                results: list[PageResult]) -> None:
     port_k = free_port(5310, 5319)
     port_b = free_port(port_k + 1, 5319)
-    env_k = {"KEPU_DATABASE_URL": database_url, "KEPU_SECRET_KEY": "kepu-bench-sd",
+    env_k = {"KEPU_DATABASE_URL": database_url, "KEPU_SECRET_KEY": "kepu-bench-science-day-lists",
              "KEPU_SMS_BACKEND": "test", "KEPU_UPLOAD_DIR": str(run_dir / "uploads"),
              "KEPU_INSTANCE_PATH": str(run_dir / "instance")}
     env_b = {"BASELINE_DATABASE": db_path, "BASELINE_SD_ROUTE": BIG_ROUTE}
@@ -686,6 +686,10 @@ def main() -> int:
         print(f"in-process: {args.runs} runs per page, interleaved; load {loadavg()}",
               flush=True)
         in_process(database_url, run_dir, results, args.runs)
+        for r in results:
+            print(f"  {r.page.label:17} median {_median(r.times_ms):6.1f} ms  p95 "
+                  f"{p95(r.times_ms):6.1f} ms  SQL {max(r.statements)}  共 {r.total}",
+                  flush=True)
         if not args.no_wrk:
             print(f"under load: wrk -c{args.connections} -d{args.seconds}s, kepu and baseline "
                   f"under gunicorn -w {args.workers} -k {args.worker_class} --threads "

@@ -290,3 +290,14 @@ def test_home_without_an_edition(app, client):
     resp = client.get("/science-day/")
     assert resp.status_code == 200 and "尚未发布" in resp.get_data(as_text=True)
     assert client.get("/science-day/activities/").status_code == 404
+
+
+def test_capped_keyword_count_still_pages_on(pub, client, monkeypatch):
+    monkeypatch.setattr(search, "KEYWORD_COUNT_CAP", 5)
+    for i in range(25):
+        pub.make(f"量子活动{i:02d}")
+    html = client.get("/science-day/activities/?q=量子").get_data(as_text=True)
+    assert "共 <strong>5+</strong> 项活动" in html and "下一页" in html
+    assert names(html)[0] == "量子活动24"                              # newest first
+    html = client.get("/science-day/activities/?q=量子&page=2").get_data(as_text=True)
+    assert len(names(html)) == 5 and "下一页" not in html and "上一页" in html

@@ -43,6 +43,9 @@ from ..models import ActivityPublicTally
 
 PER_PAGE = 20
 COUNT_CAP = 10_000
+#: A keyword's matches are counted up to here ("1,000+"): each is checked by primary key
+#: (edition, 上架, filters), and 10,000 such lookups took 60–160 ms at a million rows.
+KEYWORD_COUNT_CAP = 1_000
 Q_MAX = 50
 
 STATUSES = {"upcoming": "未开始", "ongoing": "进行中", "ended": "已结束"}
@@ -393,9 +396,13 @@ def page_statement(campaign_id: int, f: PublicFilters, page: int, now=None):
     return stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
 
 
+def count_cap(f: PublicFilters) -> int:
+    return KEYWORD_COUNT_CAP if f.q else COUNT_CAP
+
+
 def count_statement(campaign_id: int, f: PublicFilters, now=None):
     stmt, _ = _base(campaign_id, f, now)
-    return select(func.count()).select_from(stmt.limit(COUNT_CAP + 1).subquery())
+    return select(func.count()).select_from(stmt.limit(count_cap(f) + 1).subquery())
 
 
 def tally_statement(campaign_id: int, f: PublicFilters):
@@ -417,6 +424,7 @@ class PublicPage:
     capped: bool
     page: int
     pages: int
+    cap: int = COUNT_CAP
 
     @property
     def has_prev(self) -> bool:
@@ -436,22 +444,23 @@ class PublicPage:
 
     @property
     def total_text(self) -> str:
-        return f"{COUNT_CAP:,}+" if self.capped else f"{self.total:,}"
+        return f"{self.cap:,}+" if self.capped else f"{self.total:,}"
 
 
 def public_page(campaign_id: int, f: PublicFilters, now=None) -> PublicPage:
     """One page of the public list: a count (tallies, or capped), the page's ids in
     index order, then those rows by primary key (three statements)."""
     now = now or utcnow()
+    cap = count_cap(f)
     if f.tally_only:
         total, capped = int(db.session.scalar(tally_statement(campaign_id, f)) or 0), False
     else:
         total = int(db.session.scalar(count_statement(campaign_id, f, now)) or 0)
-        capped = total > COUNT_CAP
-        total = min(total, COUNT_CAP)
+        capped = total > cap
+        total = min(total, cap)
     pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
     if capped:
-        pages = max(pages, f.page)    # further pages of a capped count may still exist
+        pages = max(pages, f.page + 1)   # beyond a capped count: go on while rows come
     page = min(f.page, pages)
     ids = list(db.session.scalars(page_statement(campaign_id, f, page, now)))
     rows = []
@@ -461,7 +470,7 @@ def public_page(campaign_id: int, f: PublicFilters, now=None) -> PublicPage:
         rows = [found[i] for i in ids if i in found]
     if capped and len(ids) < PER_PAGE:
         pages = page
-    return PublicPage(rows, total, capped, page, pages)
+    return PublicPage(rows, total, capped, page, pages, cap)
 
 
 def home_counts(campaign_id: int) -> dict:
