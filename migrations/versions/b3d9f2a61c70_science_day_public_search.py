@@ -8,6 +8,8 @@ per-(province, type, mode) tallies of listed rows
 - ``activity_public_tally``: listed rows per (campaign, province, type, mode), kept by
   triggers on both dialects (the public home and list counts).
 - the public list's indexes: one per filter column, each ending in ``start_at``.
+- the review lists' default tab (all states by submitted time): an index each for the
+  provincial and the national list, so a page is read in order, not sorted.
 
 Revision ID: b3d9f2a61c70
 Revises: a7c3e1f09b42
@@ -31,6 +33,13 @@ NEW_INDEXES = {
     "ix_activity_public_county": ["campaign_id", "listed", "county_code", "start_at"],
     "ix_activity_public_type": ["campaign_id", "listed", "activity_type", "start_at"],
     "ix_activity_public_mode": ["campaign_id", "listed", "mode", "start_at"],
+}
+
+# the review lists' default tab (every state, newest submitted first) read in index order
+REVIEW_INDEXES = {
+    "ix_activity_queue_province_time": ["campaign_id", "route_province", "submitted_at",
+                                        "status"],
+    "ix_activity_queue_time": ["campaign_id", "submitted_at", "status"],
 }
 
 # frozen copy of kepu.science_day.operations.search (tokens and DDL)
@@ -170,6 +179,8 @@ def upgrade():
     )
     for name, columns in NEW_INDEXES.items():
         op.create_index(name, "activity_public", columns, unique=False)
+    for name, columns in REVIEW_INDEXES.items():
+        op.create_index(name, "activity", columns, unique=False)
     bind = op.get_bind()
     # existing public rows: their search text (place = the stored region name)
     rows = bind.execute(sa.text("SELECT activity_id, name, host_names, data "
@@ -202,6 +213,8 @@ def downgrade():
         bind.exec_driver_sql(sql)
     for name in NEW_INDEXES:
         op.drop_index(name, table_name="activity_public")
+    for name in REVIEW_INDEXES:
+        op.drop_index(name, table_name="activity")
     op.drop_table("activity_public_tally")
     with op.batch_alter_table("activity_public", schema=None) as batch_op:
         batch_op.drop_column("search_text")

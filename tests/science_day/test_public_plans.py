@@ -169,3 +169,28 @@ def test_plan_check_fails_without_the_index(app, campaign):
         assert any(found), found
     finally:
         db.session.rollback()
+
+
+def test_review_lists_default_tab_is_read_in_index_order(app, campaign, make_user):
+    """bench/science_day.py: a province's list of 300,000 activities sorted them all for
+    each page (665 ms); with the time-ordered indexes a page is read in order (1 ms)."""
+    from kepu.review_queue import QueueContext
+    from kepu.science_day.queues import NATIONAL_QUEUE, PROVINCE_QUEUE
+
+    user = make_user("13900000902", roles=["national_admin"])
+    for queue, extra, index in (
+            (PROVINCE_QUEUE, {"route": "44", "region_base": "44"},
+             "ix_activity_queue_province_time"),
+            (NATIONAL_QUEUE, {}, "ix_activity_queue_time")):
+        ctx = QueueContext(user, campaign, None, can_decide=True,
+                           extra={"settings": ScienceDaySettings(campaign), **extra})
+        args = queue.parse({}, ctx)
+        seen = [(s, p) for s, p in _captured(lambda: queue.rows(ctx, args))
+                if "FROM activity" in s]
+        plan = plan_of(*seen[0])
+        if db.engine.dialect.name == "sqlite":
+            assert f"COVERING INDEX {index}" in plan, plan
+            assert not re.search(index + r"[^\n]*\n[^\n]*USE TEMP B-TREE FOR ORDER BY", plan), plan
+        else:
+            assert not re.search(r"Seq Scan on activity\b", plan), plan
+        db.session.rollback()
