@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import column, event, func, literal_column, select, table, true
 
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import defer
 from sqlalchemy.sql.selectable import Join
 
 from ...extensions import db
@@ -465,8 +466,10 @@ def public_page(campaign_id: int, f: PublicFilters, now=None) -> PublicPage:
     ids = list(db.session.scalars(page_statement(campaign_id, f, page, now)))
     rows = []
     if ids:
+        # the list shows no long text: leave the snapshot's JSON and search text behind
         found = {r.activity_id: r for r in db.session.scalars(
-            select(AP).where(AP.activity_id.in_(ids)))}
+            select(AP).options(defer(AP.data), defer(AP.search_text))
+            .where(AP.activity_id.in_(ids)))}
         rows = [found[i] for i in ids if i in found]
     if capped and len(ids) < PER_PAGE:
         pages = page
