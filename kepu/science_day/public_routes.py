@@ -14,9 +14,10 @@ is not 已通过, or is 下架, is 404 — its images too.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
-from flask import abort, current_app, request, send_file
+from flask import abort, current_app, request, send_file, url_for
 from sqlalchemy import select
 
 from ..admin.models import Campaign
@@ -68,10 +69,15 @@ def time_status(row: ActivityPublic, now=None) -> str:
 STATUS_BADGES = {"未开始": "badge-pending", "进行中": "badge-ok", "已结束": ""}
 
 
+@lru_cache(maxsize=4096)
+def region_name(code: str | None) -> str:
+    return regions.full_name(code) if code else ""
+
+
 def _common(campaign) -> dict:
     settings = settings_of(campaign)
     return dict(campaign=campaign, settings=settings, time_status=time_status,
-                status_badges=STATUS_BADGES, region_name=regions.full_name,
+                status_badges=STATUS_BADGES, region_name=region_name,
                 year_arg={"year": campaign.year} if request.args.get("year") else {})
 
 
@@ -99,8 +105,10 @@ def public_list():
     f = search.PublicFilters.from_args(request.args, common["settings"])
     page = search.public_page(campaign.id, f)
     base_args = {**common["year_arg"], **f.args()}
+    # one URL built per page, the cards' links by concatenation (20 url_for calls less)
+    detail_base = url_for("science_day.public_detail", activity_id=0)[:-1]
     return render("science_day/public/list.html", block="results", f=f, page=page,
-                  base_args=base_args, region_state=_region_state(f),
+                  base_args=base_args, region_state=_region_state(f), detail_base=detail_base,
                   statuses=search.STATUSES, **common)
 
 

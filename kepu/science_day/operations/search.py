@@ -33,7 +33,6 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import column, event, func, literal_column, select, table, true
 
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import defer
 from sqlalchemy.sql.selectable import Join
 
 from ...extensions import db
@@ -418,6 +417,11 @@ def tally_statement(campaign_id: int, f: PublicFilters):
     return stmt
 
 
+CARD_COLUMNS = (AP.activity_id, AP.name, AP.mode, AP.activity_type, AP.start_at, AP.end_at,
+                AP.province_code, AP.city_code, AP.county_code, AP.host_names,
+                AP.poster_file_id)
+
+
 @dataclass
 class PublicPage:
     rows: list
@@ -466,10 +470,9 @@ def public_page(campaign_id: int, f: PublicFilters, now=None) -> PublicPage:
     ids = list(db.session.scalars(page_statement(campaign_id, f, page, now)))
     rows = []
     if ids:
-        # the list shows no long text: leave the snapshot's JSON and search text behind
-        found = {r.activity_id: r for r in db.session.scalars(
-            select(AP).options(defer(AP.data), defer(AP.search_text))
-            .where(AP.activity_id.in_(ids)))}
+        # the columns a card shows, as plain rows (no snapshot JSON, no ORM objects)
+        found = {r.activity_id: r for r in db.session.execute(
+            select(*CARD_COLUMNS).where(AP.activity_id.in_(ids)))}
         rows = [found[i] for i in ids if i in found]
     if capped and len(ids) < PER_PAGE:
         pages = page
