@@ -136,11 +136,126 @@ def list_page(mode: str, args: dict) -> str:
                            labels=STATE_LABELS, link=link)
 
 
+# --------------------------------------------------------------------------- Science Day
+# bench/science_day.py: the public activity list (/science-day/events/ with q,
+# province, type, page; the same bigram FTS5 match as kepu for q) and the review lists
+# (/science-day/review/province/ of the route BASELINE_SD_ROUTE, /science-day/review/national/),
+# the latest science_day edition; one count(*) and one page of rows each.
+
+SD_TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>活动</title></head><body>
+<h1>{{ title }}</h1>
+<p>共 <strong>{{ total }}</strong> {{ noun }}</p>
+{%- if public %}
+<ul>
+{%- for r in rows %}
+<li id="public-activity-{{ r[0] }}"><a href="/science-day/events/{{ r[0] }}">
+{%- if r[6] %}<img src="/science-day/events/{{ r[0] }}/images/{{ r[6] }}?thumb=1" alt="">{% endif %}
+<span>{{ r[1] }}</span></a><p>{{ r[2] }} {{ r[3] }}</p><p>{{ r[4] }} 至 {{ r[5] }}</p>
+<p>{{ r[7] }}</p></li>
+{%- endfor %}
+</ul>
+{%- else %}
+<table><tbody>
+{%- for r in rows %}
+<tr id="activity-row-{{ r[0] }}"><td><a href="/science-day/review/x/{{ r[0] }}">{{ r[1] }}</a></td>
+<td>{{ r[2] }}</td><td>{{ r[3] }}</td><td>{{ r[4] }}</td><td>{{ r[5] }}</td><td>{{ r[6] }}</td></tr>
+{%- endfor %}
+</tbody></table>
+{%- endif %}
+<nav>第 {{ page }} / {{ pages }} 页</nav>
+</body></html>""")
+
+import re as _re  # noqa: E402
+
+_SD_RUN = _re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+")
+
+
+def _sd_match(q: str) -> str:
+    parts = []
+    for run in _SD_RUN.findall(q.lower()):
+        if run[0].isascii() or len(run) == 1:
+            parts.append(f'"{run}"' + ("*" if not run[0].isascii() else ""))
+        else:
+            parts.append('"' + " ".join(run[i:i + 2] for i in range(len(run) - 1)) + '"')
+    return " AND ".join(parts)
+
+
+def _sd_campaign(conn) -> int:
+    if "sd" not in _campaign:
+        row = _sql(conn, "SELECT id FROM campaign WHERE kind = 'science_day' "
+                         "ORDER BY year DESC, id DESC LIMIT 1", []).fetchone()
+        _campaign["sd"] = row[0] if row else -1
+    return _campaign["sd"]
+
+
+def _page_of(args) -> int:
+    raw = _arg(args, "page", 12)
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def science_day_public(args: dict) -> str:
+    conn = _connect()
+    where = ["p.campaign_id = ?", "p.listed = 1"]
+    params: list = [_sd_campaign(conn)]
+    for key, col in (("province", "p.province_code"), ("type", "p.activity_type")):
+        if _arg(args, key, 50):
+            where.append(f"{col} = ?")
+            params.append(_arg(args, key, 50))
+    q = _arg(args, "q", 50)
+    if q:
+        frm = "activity_public_fts CROSS JOIN activity_public p ON p.activity_id = activity_public_fts.rowid"
+        where.append("activity_public_fts MATCH ?")
+        params.append(_sd_match(q))
+        order = "activity_public_fts.rowid DESC"
+    else:
+        frm, order = "activity_public p", "p.start_at DESC, p.activity_id DESC"
+    clause = " AND ".join(where)
+    total = _sql(conn, f"SELECT count(*) FROM {frm} WHERE {clause}", params).fetchone()[0]
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(_page_of(args), pages)
+    rows = _sql(conn, (
+        "SELECT p.activity_id, p.name, p.mode, p.activity_type, p.start_at, p.end_at, "
+        f"p.poster_file_id, p.host_names FROM {frm} WHERE {clause} ORDER BY {order} "
+        "LIMIT ? OFFSET ?"), params + [PER_PAGE, (page - 1) * PER_PAGE]).fetchall()
+    return SD_TEMPLATE.render(title="活动列表", total=total, noun="项活动", rows=rows,
+                              page=page, pages=pages, public=True)
+
+
+def science_day_review(mode: str, args: dict) -> str:
+    conn = _connect()
+    where = ["a.campaign_id = ?", "a.status != 'draft'"]
+    params: list = [_sd_campaign(conn)]
+    if mode == "province":
+        where.append("a.route_province = ?")
+        params.append(os.environ.get("BASELINE_SD_ROUTE", "44"))
+    clause = " AND ".join(where)
+    total = _sql(conn, f"SELECT count(*) FROM activity a WHERE {clause}", params).fetchone()[0]
+    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+    page = min(_page_of(args), pages)
+    rows = _sql(conn, (
+        "SELECT a.id, a.name, a.filer_unit, a.region_code, a.submitted_at, a.status "
+        f"FROM activity a WHERE {clause} ORDER BY a.submitted_at DESC, a.id DESC "
+        "LIMIT ? OFFSET ?"), params + [PER_PAGE, (page - 1) * PER_PAGE]).fetchall()
+    return SD_TEMPLATE.render(title="活动管理", total=total, noun="个", rows=rows, page=page,
+                              pages=pages, public=False)
+
+
+SD_PATHS = {"/science-day/events/": lambda a: science_day_public(a),
+            "/science-day/review/province/": lambda a: science_day_review("province", a),
+            "/science-day/review/national/": lambda a: science_day_review("national", a)}
+
+
 def app(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/healthz":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
+    if path in SD_PATHS:
+        body = SD_PATHS[path](parse_qs(environ.get("QUERY_STRING", ""))).encode()
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
     mode = {"/works/unit/": "unit", "/works/admin/": "admin"}.get(path)
     if mode is None:
         start_response("404 Not Found", [("Content-Type", "text/plain")])

@@ -39,10 +39,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from . import models  # noqa: F401  (register every model with the metadata)
+    from .db_setup import include_name as db_setup_include_name
 
     ext.db.init_app(app)
     ext.migrate.init_app(app, ext.db, directory=str(app.root_path + "/../migrations"),
-                     render_as_batch=True, compare_type=True)
+                     render_as_batch=True, compare_type=True,
+                     include_name=db_setup_include_name)
     ext.csrf.init_app(app)
     ext.htmx.init_app(app)
     ext.limiter.init_app(app)

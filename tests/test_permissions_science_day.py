@@ -77,6 +77,32 @@ def expect(default, **overrides):
     return table
 
 
+def _public(w, listed=True):
+    """An approved activity of 北京 with its public version (made once per test)."""
+    key = "_public_listed" if listed else "_public_delisted"
+    if key not in w.__dict__:
+        from kepu.science_day.operations.listing import publish_snapshot
+
+        org = db.session.get(Org, w.pending.supervisor_org_id)
+        a = _activity(w.users["officer"], org, "approved", w.pending.campaign,
+                      "已上架" if listed else "已下架")
+        a.approved_at, a.listed = utcnow(), listed
+        db.session.flush()
+        publish_snapshot(a)
+        db.session.commit()
+        w.__dict__[key] = a
+    return w.__dict__[key]
+
+
+def _public_row(a):
+    from kepu.science_day.models import ActivityPublic
+
+    db.session.expire_all()
+    return db.session.get(ActivityPublic, a.id)
+
+
+PUBLIC = dict.fromkeys(ROLES, 200)
+LISTING = dict(national_admin=200, platform_admin=200, province_admin=200)
 NATIONAL = dict(national_admin=200, platform_admin=200)
 PROVINCE = dict(province_admin=200)
 
@@ -128,6 +154,23 @@ GET_ROUTES = [
      lambda w: "/science-day/review/supervisor/export.csv", expect(404, society_admin=200)),
     ("science_day.review_region_export_csv",
      lambda w: "/science-day/review/region/export.csv", expect(404, city_admin=200)),
+    # the public site: everyone, logged in or not; only approved, listed activities
+    ("science_day.public_home", lambda w: "/science-day/", PUBLIC),
+    ("science_day.public_list", lambda w: "/science-day/events/?q=上架&province=11", PUBLIC),
+    ("science_day.public_detail", lambda w: f"/science-day/events/{_public(w).id}", PUBLIC),
+    ("science_day.public_detail", lambda w: f"/science-day/events/{w.national.id}",
+     dict.fromkeys(ROLES, 404)),
+    ("science_day.public_detail",
+     lambda w: f"/science-day/events/{_public(w, listed=False).id}",
+     dict.fromkeys(ROLES, 404)),
+    # no file of this activity: 404 (served images are covered in test_public.py)
+    ("science_day.public_image",
+     lambda w: f"/science-day/events/{_public(w).id}/images/1", dict.fromkeys(ROLES, 404)),
+    # 上架/下架 panel: national admins, the provincial admin of the route province
+    ("science_day.listing_panel", lambda w: f"/science-day/listing/{_public(w).id}",
+     expect(404, **LISTING)),
+    ("science_day.listing_panel", lambda w: f"/science-day/listing/{w.national.id}",
+     expect(404)),   # not approved: nothing to list
     ("science_day.admin_settings",
      lambda w: f"/science-day/admin/editions/{w.pending.campaign_id}/settings",
      expect(404, platform_admin=200)),
@@ -172,6 +215,13 @@ POST_ROUTES = [
     ("science_day.review_national_bulk", lambda w: "/science-day/review/national/bulk",
      {"action": "national_approve", "confirmed": "1"}, {"national_admin", "platform_admin"},
      lambda w: w.national.status != "national_pending"),
+    ("science_day.listing_delist", lambda w: f"/science-day/listing/{_public(w).id}/delist",
+     {"reason": "信息有误"}, {"national_admin", "platform_admin", "province_admin"},
+     lambda w: not _public_row(_public(w)).listed),
+    ("science_day.listing_relist",
+     lambda w: f"/science-day/listing/{_public(w, listed=False).id}/relist", {},
+     {"national_admin", "platform_admin", "province_admin"},
+     lambda w: _public_row(_public(w, listed=False)).listed),
     ("science_day.admin_editions", lambda w: "/science-day/admin/editions",
      {"year": "2027", "title": "2027年全国科普日"}, {"platform_admin"},
      lambda w: db.session.scalar(select(func.count(Campaign.id)).where(

@@ -87,7 +87,7 @@ def test_deadline_counts_beijing_calendar_days():
 def test_every_registered_campaign_links_to_an_existing_page(app):
     with app.test_request_context():
         kinds = [c.kind for c in wb.campaigns()]
-    assert kinds == ["works", "cases"]  # 全国科普日 registers itself once it exists
+    assert kinds == ["works", "science_day", "cases"]
 
 
 # --- header ----------------------------------------------------------------------------
@@ -110,7 +110,8 @@ def test_header_has_no_hidden_tab_stop_and_does_not_grow_with_roles(app, client,
     nav = r'<nav class="site-nav" aria-label="主导航">(.*?)</nav>'
     links = lambda h: re.findall(r"<a [^>]*>([^<]+)</a>", re.search(nav, h, re.S).group(1))  # noqa: E731
     # the same main navigation whatever the roles: 工作台 and the campaigns
-    assert links(h_plain) == links(h_busy) == ["工作台", "作品征集", "典赞案例", "作品征集", "典赞案例"]
+    assert links(h_plain) == links(h_busy) == ["工作台", "作品征集", "科普日", "典赞案例",
+                                                 "作品征集", "科普日", "典赞案例"]
     for item in ("个人中心", "我的作品", "我的案例", "退出登录"):
         assert item in h_plain and item in h_busy
     assert "管理后台" in h_busy and "管理后台" not in h_plain
@@ -187,7 +188,8 @@ def test_home_shows_each_open_call_with_dates_and_apply(client):
     cases = html[html.index('id="call-cases"'):]
     assert "未开始" in cases and "2099-01-01 00:00" in cases and "立即申报" not in cases
     science = html[html.index('id="call-science_day"'):html.index('id="call-cases"')]
-    assert "全国科普日" in science and "<a " not in science  # nothing to link to yet
+    # no edition yet: the public site's home
+    assert "全国科普日" in science and 'href="/science-day/"' in science
 
 
 def test_home_without_editions(client):

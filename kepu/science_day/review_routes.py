@@ -39,6 +39,7 @@ from .models import (APPROVED, ENTITY, F_DETAIL_IMAGE, F_POSTER, NATIONAL_PENDIN
                      NATIONAL_REJECTED, PROVINCE_PENDING, PROVINCE_REJECTED, Activity,
                      is_national, provinces_of)
 from .operations import review as ops
+from .operations.listing import LABELS as LISTING_LABELS
 from .operations.common import settings_of, viewed_campaign
 from .queues import (NATIONAL_QUEUE, PROVINCE_QUEUE, REGION_QUEUE, SUPERVISOR_QUEUE,
                      review_roles)
@@ -205,7 +206,8 @@ def _detail_ctx(activity: Activity) -> dict:
     history = ops.history(activity)
     return dict(activity=activity, settings=settings, posters=posters,
                 images=[f for f in files if f.field == image_field], history=history,
-                action_labels={a: t.label for a, t in ACTIVITY_FLOW.transitions.items()},
+                action_labels={**{a: t.label for a, t in ACTIVITY_FLOW.transitions.items()},
+                               **LISTING_LABELS},
                 principles=principles(activity, settings, bool(posters)), badges=BADGES,
                 state_labels=STATE_LABELS, region_name=regions.full_name,
                 route_label=route_label, now_status=activity.time_status())

@@ -2,3 +2,5 @@
 from . import review_routes  # noqa: F401
 from . import admin_routes  # noqa: F401
 from . import apply_routes  # noqa: F401
+from . import public_routes  # noqa: F401
+from . import listing_routes  # noqa: F401

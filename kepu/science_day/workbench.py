@@ -16,9 +16,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..accounts import roles as R
+from ..editions import window_phase
 from ..extensions import db
 from ..orgs import regions
-from ..editions import window_phase
 from ..workbench import (Call, CampaignEntry, Card, Count, Deadline, Figure, FigureGroup, Link,
                          register, register_campaign, url_or_none)
 from .models import (APPROVED, DRAFT, NATIONAL_PENDING, NATIONAL_REJECTED, PROVINCE_PENDING,
@@ -177,27 +177,31 @@ def cards(user) -> list[Card]:
     return out
 
 
+register(cards, key="science_day")
+
+
 # --------------------------------------------------------------------------- front door
 
-PUBLIC_HOME = "science_day.public_home"
-SUMMARY = "科普中国信息员在线发布全国科普日活动，经省级、全国两级审核后在活动网站展示。"
+SUMMARY = "科普中国信息员发布科普日活动，省级科协与中国科协两级审核后在全国科普日网站展示。"
 
 
 def call() -> Call | None:
+    """The edition on the front door: the filing window, 发布活动 while it is open, and
+    the public site's home and activity list."""
     campaign = current_campaign()
     if campaign is None:
         return None
     settings = settings_of(campaign)
     phase = window_phase(settings)
     new = url_or_none("science_day.new_activity")
-    apply = Link("发布活动", new) if phase["key"] == "open" and new else None
     links = [Link(label, url) for label, url in (
-        ("活动网站", url_or_none(PUBLIC_HOME)),
-        ("活动列表", url_or_none("science_day.public_list"))) if url]
-    contacts = [line for line in [(settings.get("help") or {}).get("contacts", "")] if line]
+        ("活动首页", url_or_none("science_day.public_home")),
+        ("浏览活动", url_or_none("science_day.public_list"))) if url]
+    contacts = (settings.get("help") or {}).get("contacts")
     return Call(kind="science_day", title=campaign.title, summary=SUMMARY,
                 opens=settings.window_open_at, closes=settings.window_close_at, phase=phase,
-                apply=apply, links=links, contacts=contacts, label="全国科普日")
+                apply=Link("发布活动", new) if phase["key"] == "open" and new else None,
+                links=links, contacts=[contacts] if contacts else [])
 
 
 def figures() -> FigureGroup | None:
@@ -207,24 +211,22 @@ def figures() -> FigureGroup | None:
     t = tallies(campaign.id)
     base = url_or_none("science_day.review_national")
 
-    def link(status: str) -> str | None:
+    def link(status):
         return base and f"{base}?status={status}"
 
     return FigureGroup(
         title=campaign.title, url=base,
-        figures=[
-            Figure("已提交", sum(n for s, n in t.items() if s != DRAFT), base),
-            Figure("省管理员审批中", t.get(PROVINCE_PENDING, 0), link(PROVINCE_PENDING)),
-            Figure("全国审批中", t.get(NATIONAL_PENDING, 0), link(NATIONAL_PENDING)),
-            Figure("审批拒绝", t.get(PROVINCE_REJECTED, 0) + t.get(NATIONAL_REJECTED, 0),
-                   link(NATIONAL_REJECTED)),
-            Figure("已通过", t.get(APPROVED, 0), link(APPROVED)),
-        ])
+        figures=[Figure("已提交", sum(t.values()) - t.get(DRAFT, 0), base),
+                 Figure("省管理员审批中", t.get(PROVINCE_PENDING, 0), link(PROVINCE_PENDING)),
+                 Figure("全国审批中", t.get(NATIONAL_PENDING, 0), link(NATIONAL_PENDING)),
+                 Figure("审批拒绝", t.get(PROVINCE_REJECTED, 0) + t.get(NATIONAL_REJECTED, 0),
+                        link(NATIONAL_REJECTED)),
+                 Figure("已通过", t.get(APPROVED, 0), link(APPROVED))],
+        note=f"草稿 {t.get(DRAFT, 0)} 个（未提交，不计入）")
 
 
-register(cards, key="science_day")
 register_campaign(CampaignEntry(
-    kind="science_day", label="全国科普日", endpoint=PUBLIC_HOME, order=20,
+    kind="science_day", label="科普日", endpoint="science_day.public_home", order=20,
     summary=SUMMARY, call=call, admin_figures=figures, admin_title="全国科普日",
     admin_menu=[("science_day.review_home", "活动管理"),
                 ("science_day.admin_officers", "科普中国信息员"),

@@ -36,7 +36,10 @@ def test_migrations_match_models_and_downgrade(tmp_path, fresh_url):
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            from kepu.db_setup import include_name
+
+            diff = compare_metadata(MigrationContext.configure(
+                conn, opts={"include_name": include_name}), db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
         downgrade(revision="base")
         with db.engine.connect() as conn:

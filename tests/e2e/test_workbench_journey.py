@@ -407,7 +407,8 @@ def test_front_door_and_admin_home(browser: Browser, demo, console):
         page.goto(demo.url + "/")
         works = page.locator("#call-works")
         expect(works.get_by_role("link", name="立即申报")).to_have_attribute("href", "/works/new")
-        expect(page.locator("#call-science_day").get_by_role("link")).to_have_count(0)
+        expect(page.locator("#call-science_day").get_by_role("link").first).to_have_attribute(
+            "href", re.compile(r"/science-day/"))
         expect(page.locator(".site-footer")).to_contain_text("运营单位")
         shot(page, f"home-{width}")
         page.goto(demo.url + "/account/login")
