@@ -30,7 +30,7 @@ from ..timeutil import utcnow
 from . import bp
 from .models import ActivityPublic
 from .operations import search
-from .operations.common import current_campaign, settings_of
+from .operations.common import current_campaign
 from .settings import KIND
 
 search.install()
@@ -75,7 +75,7 @@ def region_name(code: str | None) -> str:
 
 
 def _common(campaign) -> dict:
-    settings = settings_of(campaign)
+    settings = search.edition_settings(campaign)
     return dict(campaign=campaign, settings=settings, time_status=time_status,
                 status_badges=STATUS_BADGES, region_name=region_name,
                 year_arg={"year": campaign.year} if request.args.get("year") else {})

@@ -16,9 +16,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..accounts import roles as R
-from ..editions import window_phase
+from ..editions import PHASES, window_phase
 from ..extensions import db
 from ..orgs import regions
+from ..timeutil import utcnow
 from ..workbench import (Call, CampaignEntry, Card, Count, Deadline, Figure, FigureGroup, Link,
                          register, register_campaign, url_or_none)
 from .models import (APPROVED, DRAFT, NATIONAL_PENDING, NATIONAL_REJECTED, PROVINCE_PENDING,
@@ -191,15 +192,26 @@ def call() -> Call | None:
     campaign = current_campaign()
     if campaign is None:
         return None
-    settings = settings_of(campaign)
-    phase = window_phase(settings)
+    from .operations.search import edition_settings
+
+    settings = edition_settings(campaign)
+    # on every page's footer: the filing window read once (window_phase reads them all)
+    opens, closes, readable = settings._read("filing")
+    if readable:
+        now = utcnow()
+        key = "upcoming" if opens and now < opens else (
+            "closed" if closes and now > closes else "open")
+        phase = {"key": key, "label": PHASES[key],
+                 "message": "" if key == "open" else settings.phase("filing", now).message}
+    else:
+        phase = window_phase(settings)
     new = url_or_none("science_day.new_activity")
     links = [Link(label, url) for label, url in (
         ("活动首页", url_or_none("science_day.public_home")),
         ("浏览活动", url_or_none("science_day.public_list"))) if url]
     contacts = (settings.get("help") or {}).get("contacts")
     return Call(kind="science_day", title=campaign.title, summary=SUMMARY,
-                opens=settings.window_open_at, closes=settings.window_close_at, phase=phase,
+                opens=opens, closes=closes, phase=phase,
                 apply=Link("发布活动", new) if phase["key"] == "open" and new else None,
                 links=links, contacts=[contacts] if contacts else [])
 

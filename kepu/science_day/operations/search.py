@@ -50,6 +50,21 @@ Q_MAX = 50
 
 STATUSES = {"upcoming": "未开始", "ongoing": "进行中", "ended": "已结束"}
 
+def edition_settings(campaign):
+    """The edition's settings, built once per request (the page and the footer's call
+    both need them; building merges the defaults into a deep copy)."""
+    from ...request_cache import request_cache
+    from ..settings import ScienceDaySettings
+
+    cache = request_cache()
+    if cache is None:
+        return ScienceDaySettings(campaign)
+    key = ("science_day_settings", campaign.id)
+    if key not in cache:
+        cache[key] = ScienceDaySettings(campaign)
+    return cache[key]
+
+
 # --------------------------------------------------------------------------- tokens
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
