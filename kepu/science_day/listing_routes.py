@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..htmx import is_fragment, render
+from ..urls import safe_next
 from . import bp
 from .models import Activity
 from .operations import listing as ops
@@ -51,15 +52,17 @@ def _load(activity_id: int) -> Activity:
 
 
 def _back(activity: Activity) -> str:
-    nxt = request.form.get("next") or ""
-    if nxt.startswith("/science-day/review/") and "//" not in nxt and "\\" not in nxt:
-        return nxt
-    return url_for("science_day.listing_panel", activity_id=activity.id)
+    """Back to the review page the form was on (only there), else the panel's page."""
+    return safe_next(request.form.get("next"),
+                     url_for("science_day.listing_panel", activity_id=activity.id),
+                     under=url_for("science_day.review_home"))
 
 
 def _panel(activity: Activity, status: int = 200, **extra):
     return render(PANEL, block="panel", status=status, activity=activity,
-                  settings=settings_of(activity), next_url=request.form.get("next", ""),
+                  settings=settings_of(activity),
+                  next_url=safe_next(request.form.get("next"), "",
+                                     under=url_for("science_day.review_home")),
                   **extra)
 
 

@@ -17,7 +17,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kepu.admin.models import Campaign
 from kepu.extensions import db
+from kepu.timeutil import utcnow
 
 EVIL = "evil.example"
 VARIANTS = [
@@ -290,6 +292,47 @@ def _probe_code_regenerate(client, auth, hw, v):
     return client.post(f"/cases/admin/codes/{hw.code.id}/regenerate", data={"next": v})
 
 
+def _approved_activity(hw):
+    from datetime import timedelta
+
+    from kepu.science_day.models import Activity
+    from kepu.science_day.operations.listing import publish_snapshot
+
+    found = db.session.scalar(db.select(Activity).where(Activity.name == "已通过的活动"))
+    if found is not None:  # one per test: every variant acts on it again
+        found.listed = True
+        publish_snapshot(found)
+        db.session.commit()
+        return found
+    campaign = Campaign(kind="science_day", year=2026, title="2026科普日", settings={})
+    db.session.add(campaign)
+    db.session.flush()
+    start = utcnow() + timedelta(days=9)
+    a = Activity(campaign_id=campaign.id, owner_id=hw.users["owner"].id, status="approved",
+                 name="已通过的活动", mode="线下", activity_type="科普讲座", start_at=start,
+                 end_at=start + timedelta(hours=2), region_code="110105",
+                 supervisor_category="全国学会", supervisor_org_id=hw.other_unit.id,
+                 hosts=[{"name": "某馆"}], submitted_at=utcnow(), approved_at=utcnow())
+    db.session.add(a)
+    db.session.flush()
+    publish_snapshot(a)
+    db.session.commit()
+    return a
+
+
+def _probe_sd_delist(client, auth, hw, v):
+    _login(client, auth, hw, "national_admin")
+    a = _approved_activity(hw)
+    return client.post(f"/science-day/listing/{a.id}/delist", data={"next": v, "reason": "有误"})
+
+
+def _probe_sd_delist_error(client, auth, hw, v):
+    _login(client, auth, hw, "national_admin")
+    a = _approved_activity(hw)
+    return client.post(f"/science-day/listing/{a.id}/delist", data={"next": v, "reason": ""},
+                       headers=HX)
+
+
 PROBES = {
     "accounts.login GET": _probe_login_get,
     "accounts.login POST": _probe_login_post,
@@ -319,6 +362,8 @@ PROBES = {
     "cases.admin_unlock": _probe_unlock,
     "cases.admin_unlock hx": _probe_unlock_hx,
     "cases.admin_code_regenerate": _probe_code_regenerate,
+    "science_day.listing_delist": _probe_sd_delist,
+    "science_day.listing_delist error": _probe_sd_delist_error,
 }
 
 
@@ -343,5 +388,5 @@ def test_every_next_route_is_probed():
     modules = sorted(str(Path(p).relative_to(root)) for p in out)
     probed = {"accounts/routes.py", "main.py", "orgs/routes.py", "files/routes.py",
               "works/review_routes.py", "cases/review_routes.py", "cases/select_routes.py",
-              "cases/code_routes.py", "urls.py"}
+              "cases/code_routes.py", "science_day/listing_routes.py", "urls.py"}
     assert set(modules) <= probed, f"new modules read next: {set(modules) - probed}"
