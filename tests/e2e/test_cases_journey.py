@@ -296,7 +296,7 @@ def test_cases_journey(page: Page, browser: Browser, live_server, shots, tmp_pat
     phone_ctx.close()
 
     # 6. The unit admin recommends it: the meter counts it.
-    unit.reload()
+    unit.goto(server.url + "/cases/unit/")  # a click before htmx loaded may have left the no-JS page
     r = row(unit, CASE_NAME)
     expect(r.locator(".badge")).to_have_text("待推荐")
     recommend(unit, CASE_NAME)
