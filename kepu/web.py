@@ -152,6 +152,7 @@ def init_web(app) -> None:
     app.jinja_env.globals["flash"] = flash
     app.jinja_env.globals["edition_years"] = edition_years
     app.jinja_env.globals["current_calls"] = wb.footer_calls
+    app.jinja_env.globals["footer_contacts"] = wb.footer_contacts
     app.jinja_env.globals["form_errors"] = form_errors
     app.jinja_env.globals.setdefault(
         "has_endpoint", lambda endpoint: endpoint in current_app.view_functions)

@@ -239,6 +239,37 @@ def footer_calls() -> dict[str, Call]:
         return {}
 
 
+_footer_cache: dict = {}
+
+
+def footer_contacts() -> list[tuple[str, list[str]]]:
+    """(label, contact lines) of each current call, for the footer of every page.
+
+    Contacts come from the editions' settings only, so the answer is kept per process
+    under the current editions' ids and settings (read once per request anyway): a page
+    does not build every campaign's call — windows, phases, links — for two lines of
+    text. An error page must render even when the database does not answer, so any
+    failure gives no contacts."""
+    import json
+
+    from .editions import editions_of
+
+    try:
+        key = tuple((e.kind, e.id, json.dumps(e.settings, sort_keys=True, default=str))
+                    for e in (found[0] for found in
+                              (editions_of(c.kind) for c in campaigns()) if found))
+        cached = _footer_cache.get(key)
+        if cached is None:
+            cached = [(c.label, list(c.contacts)) for c in calls().values() if c.contacts]
+            if len(_footer_cache) > 64:
+                _footer_cache.clear()
+            _footer_cache[key] = cached
+        return cached
+    except Exception:  # noqa: BLE001 - the footer never takes a page down
+        current_app.logger.exception("footer: could not read the current calls")
+        return []
+
+
 def admin_figures() -> list[FigureGroup]:
     groups = []
     for entry in campaigns():

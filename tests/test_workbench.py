@@ -211,6 +211,20 @@ def test_footer_names_the_operator_and_the_calls_contacts(app_factory):
     assert '温超　<span class="nowrap">010-68526368</span>' in footer  # edition settings
 
 
+def test_footer_follows_a_change_of_the_contacts(client):
+    """The footer's contacts are kept per process under the editions' settings: a
+    change shows on the next page, and so does a new edition."""
+    c = campaign("cases")
+    assert "温超" in client.get("/").get_data(as_text=True).split("site-footer")[1]
+    c.settings = {**c.settings, "contacts": {"business": "新联系人　010-12345678"}}
+    db.session.commit()
+    footer = client.get("/").get_data(as_text=True).split("site-footer")[1]
+    assert "新联系人" in footer and "温超" not in footer
+    campaign("cases", year=2027, contacts={"business": "二〇二七联系人"})
+    footer = client.get("/").get_data(as_text=True).split("site-footer")[1]
+    assert "二〇二七联系人" in footer and "新联系人" not in footer
+
+
 def test_keep_numbers_never_splits_a_phone_number():
     out = str(keep_numbers("联系电话：010-68526368；手机 15901291219 <b>"))
     assert '<span class="nowrap">010-68526368</span>' in out
