@@ -388,6 +388,9 @@ def exports(database_url: str, run_dir: Path, max_s: float, max_mb: float) -> bo
         before = kb("VmRSS") / 1024
         t0 = time.perf_counter()
         resp = client.post(url)
+        # the job ran inside the POST (immediate mode): its memory, before the download
+        # below reads the whole file into this process
+        growth = kb("VmHWM") / 1024 - before
         status, size = resp.status_code, 0.0
         if status == 303:
             page = client.get(resp.headers["Location"]).get_data(as_text=True)
@@ -396,7 +399,6 @@ def exports(database_url: str, run_dir: Path, max_s: float, max_mb: float) -> bo
             status = got.status_code if got is not None else 500
             size = len(got.get_data()) / 1e6 if got is not None else 0.0
         secs = time.perf_counter() - t0
-        growth = kb("VmHWM") / 1024 - before
         bad = status != 200 or (label == "admin export" and (secs > max_s or growth > max_mb))
         ok &= not bad
         print(f"{label:14} HTTP {status}  {secs:6.1f} s  {size:5.1f} MB xlsx  "
