@@ -14,6 +14,10 @@ from . import files as _files  # noqa: E402
 
 _files.init_files()
 
+from . import tally as _tally  # noqa: E402
+
+_tally.install()
+
 from . import routes  # noqa: E402,F401
 from . import pool  # noqa: E402,F401  (the 入选 works other campaigns may show)
 from . import tasks  # noqa: E402,F401

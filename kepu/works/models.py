@@ -127,6 +127,21 @@ class Work(db.Model):
         return self.title or "（未命名作品）"
 
 
+class WorkTally(db.Model):
+    """How many works of an edition are in each state, per recommender unit
+    (``channel_key`` = the org id, 0 without one). Kept by database triggers on ``work``
+    (kepu.works.tally, migration c4e8a2f6b1d3), so no code path can let it drift; the
+    unit's review list reads its status tabs from it unless a search or filter is on."""
+
+    __tablename__ = "work_tally"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    channel_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
 class WorkAssignment(db.Model):
     """One expert assigned to one work, with their scores."""
 

@@ -79,11 +79,19 @@ _COMMON = dict(states=STATES, search=(Work.title,), sorts=SORTS, default_sort="s
                item_label="作品", detail_endpoint="works.review_detail",
                detail_id_arg="work_id")
 
+def _unit_tallies(campaign_id, org_id) -> dict[str, int]:
+    from .tally import unit_tallies
+
+    return unit_tallies(campaign_id, org_id)
+
+
 UNIT_QUEUE = Queue(
     "works.unit", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.channel_id == c.org_id,
                      Work.status != DRAFT],
-    filters=COMMON_FILTERS, actions=ACTIONS, list_endpoint="works.unit_list", **_COMMON)
+    filters=COMMON_FILTERS, actions=ACTIONS, list_endpoint="works.unit_list",
+    # unfiltered, the tabs' counts come from the trigger-kept tallies (kepu.works.tally)
+    tallies=lambda c: _unit_tallies(c.campaign_id, c.org_id), **_COMMON)
 
 ADMIN_QUEUE = Queue(
     "works.admin", Work,
