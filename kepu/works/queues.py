@@ -85,6 +85,12 @@ def _unit_tallies(campaign_id, org_id) -> dict[str, int]:
     return unit_tallies(campaign_id, org_id)
 
 
+def _campaign_tallies(campaign_id) -> dict[str, int]:
+    from .tally import campaign_tallies
+
+    return campaign_tallies(campaign_id)
+
+
 UNIT_QUEUE = Queue(
     "works.unit", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.channel_id == c.org_id,
@@ -102,7 +108,8 @@ ADMIN_QUEUE = Queue(
              COMMON_FILTERS[2]],
     actions=[Action("assign", "分配专家", {RECOMMENDED}, style="btn-primary", bulk=True,
                     link=True)],
-    options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_list", **_COMMON)
+    options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_list",
+    tallies=lambda c: _campaign_tallies(c.campaign_id), **_COMMON)
 
 ASSIGN_QUEUE = Queue(
     "works.assign", Work,

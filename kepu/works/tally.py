@@ -96,6 +96,17 @@ def unit_tallies(campaign_id: int, org_id: int) -> dict[str, int]:
                                                     WorkTally.channel_key == org_id))}
 
 
+def campaign_tallies(campaign_id: int) -> dict[str, int]:
+    """{status: n} of an edition's works over every unit (drafts included)."""
+    from sqlalchemy import func
+
+    from .models import WorkTally
+
+    return {status: int(n or 0) for status, n in db.session.execute(
+        select(WorkTally.status, func.sum(WorkTally.n))
+        .where(WorkTally.campaign_id == campaign_id).group_by(WorkTally.status))}
+
+
 def _after_create(target, connection, **kw) -> None:
     create_triggers(connection)
 

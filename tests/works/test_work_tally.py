@@ -47,3 +47,12 @@ def test_unit_tabs_show_the_tallies_and_a_search_counts(client, auth, wc):
     assert "共 <strong>4</strong> 件" in html
     html = client.get("/works/unit/?q=量子").get_data(as_text=True)
     assert "共 <strong>3</strong> 件" in html
+
+
+def test_admin_tabs_sum_the_units(client, auth, wc):
+    wc.make_work(title="本单位")
+    wc.make_work(title="外单位", channel=wc.other_unit)
+    wc.make_work(title="草稿", status="draft")
+    auth.login_as(wc.admin)
+    html = client.get("/works/admin/").get_data(as_text=True)
+    assert "共 <strong>2</strong> 件" in html
