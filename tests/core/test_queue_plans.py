@@ -165,8 +165,9 @@ def test_the_unit_tallies_are_read_by_their_key(app, world):
     tally = [(st, p) for st, p in seen if re.search(r'\bFROM "?work_tally"?\b', st)]
     assert len(tally) == 1, [st for st, _ in seen]
     plan = plan_of(*tally[0]).lower()
-    assert "work_tally" in plan and ("pkey" in plan or "autoindex" in plan
-                                     or "primary key" in plan), plan
+    assert "work_tally" in plan and ("pk_work_tally" in plan or "pkey" in plan
+                                     or "autoindex" in plan or "primary key" in plan), plan
+    assert "scan work_tally" not in plan and "seq scan" not in plan, plan
     db.session.rollback()
 
 
