@@ -43,6 +43,8 @@ class Work(db.Model):
               "status", *_QUEUE_COLS),
         Index("ix_work_queue_time", "campaign_id", "submitted_at", "status", *_QUEUE_COLS,
               "channel_id"),
+        # A unit's tab sorted by 作品名称 (e.g. 待推荐 A→Z) in index order (c4e8a2f6b1d3).
+        Index("ix_work_queue_unit_title", "campaign_id", "channel_id", "status", "title"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
