@@ -51,44 +51,6 @@
     } else if (e.key === "Escape" && input) { e.preventDefault(); ul.innerHTML = ""; input.focus(); }
   });
 
-  // A picker swapped in (a new 类别, 更换) replaces its search box: what was typed there
-  // while the request was on its way must not be lost. Remember it before the swap and
-  // put it back (and search with it) afterwards.
-  var typed = {};
-  document.addEventListener("htmx:beforeSwap", function (e) {
-    var tgt = e.detail && e.detail.target;
-    if (!tgt || !tgt.id || !/-picker$/.test(tgt.id)) return;
-    var input = tgt.querySelector("[data-ac-input]");
-    if (input && input.value) {
-      typed[tgt.id] = { value: input.value, focused: document.activeElement === input };
-    }
-  });
-  function restoreTyped(picker) {
-    picker = document.getElementById(picker.id) || picker;
-    var saved = typed[picker.id];
-    delete typed[picker.id];
-    if (!saved) return false;
-    var input = picker.querySelector("[data-ac-input]");
-    if (!input) return false;
-    if (input.value !== saved.value) {
-      input.value = saved.value;
-      input.dispatchEvent(new Event("search", { bubbles: true }));
-    }
-    if (saved.focused) { input.focus(); return true; }
-    return false;
-  }
-
-  document.addEventListener("htmx:afterSettle", function (e) {
-    var tgt = e.detail && e.detail.target;
-    if (tgt && tgt.id && typed[tgt.id]) {
-      var picker = document.getElementById(tgt.id);
-      if (picker && !restoreTyped(picker)) {
-        var focusEl = picker.querySelector(".selected-org button") || picker.querySelector("[data-ac-input]");
-        if (focusEl) focusEl.focus();
-      }
-    }
-  });
-
   // After choosing, move focus to the [更换] button of the picker that was swapped in.
   document.addEventListener("htmx:afterSwap", function (e) {
     var el = e.detail && e.detail.elt;
@@ -99,7 +61,6 @@
       if (tgt && tgt.id && /-picker$/.test(tgt.id)) picker = document.getElementById(tgt.id);
     }
     if (picker) {
-      if (typed[picker.id]) return;  // put back after the settle (restoreTyped)
       var focusEl = picker.querySelector(".selected-org button") || picker.querySelector("[data-ac-input]");
       if (focusEl) focusEl.focus();
     }

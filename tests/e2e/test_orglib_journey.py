@@ -51,9 +51,18 @@ def errors(page: Page):
 
 def choose_category(page: Page, category: str):
     """Pick a category and wait until the picker has been swapped for the new one."""
+    # after a form post the new page's scripts (htmx) must have run, or the change is
+    # a plain select change with nothing listening (the no-JS path has 确定类别)
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => !!window.htmx")
+    # and no swap of the picker (更换, the region cascade) still on its way
+    page.wait_for_load_state("networkidle")
     old = page.locator("#supervisor_id-picker").element_handle()
     page.locator("#supervisor_id-category").select_option(category)
     page.wait_for_function("el => !el.isConnected", arg=old)
+    # the new search box has its htmx listeners (typed text would go nowhere before)
+    page.wait_for_function("() => { const i = document.querySelector('#supervisor_id_q');"
+                           " return !i || !!i['htmx-internal-data']; }")
     expect(page.locator("#supervisor_id-category")).to_have_value(category)
 
 

@@ -105,7 +105,12 @@ def certify_and_submit(page: Page, server, tmp_path, shots) -> None:
     page.locator("#region_county").select_option("440111")
 
     # 归口单位: the category, then the autocomplete limited to it
+    page.wait_for_load_state("networkidle")
+    old_picker = page.locator("#supervisor_org_id-picker").element_handle()
     page.locator("#supervisor_org_id-category").select_option("市科协")
+    page.wait_for_function("el => !el.isConnected", arg=old_picker)  # the picker of 市科协
+    page.wait_for_function("() => !!document.querySelector('#supervisor_org_id_q')"
+                           "['htmx-internal-data']")
     page.locator("#supervisor_org_id_q").fill("广州")
     option = page.locator("#supervisor_org_id-results .ac-option", has_text="广州市科学技术协会")
     expect(option).to_contain_text("已认证")
