@@ -10,3 +10,5 @@ from .works.models import Work, WorkAssignment, WorkUnitQuota  # noqa: F401
 from .cases.models import *  # noqa: F401,F403
 from .science_day.models import (Activity, ActivityPublic, ActivityTally,  # noqa: F401
                                  InfoOfficer)
+from .science_day.after_models import (ActivityScientist, ActivitySupplement,  # noqa: F401
+                                       AnnualReport, Resource, ScientistThanks)
