@@ -4,3 +4,8 @@ from . import admin_routes  # noqa: F401
 from . import apply_routes  # noqa: F401
 from . import public_routes  # noqa: F401
 from . import listing_routes  # noqa: F401
+from . import supplement_routes  # noqa: F401
+from . import thanks_routes  # noqa: F401
+from . import poster_routes  # noqa: F401
+from . import resource_routes  # noqa: F401
+from . import annual_routes  # noqa: F401
