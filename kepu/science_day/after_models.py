@@ -62,6 +62,8 @@ class ActivitySupplement(db.Model):
     media_reports: Mapped[list] = mapped_column(JSON, default=list)   # [{title, url}]
     participants_offline: Mapped[int | None]
     participants_online: Mapped[int | None]
+    # seconds of each uploaded video, read from the file on upload: {str(file id): s}
+    video_durations: Mapped[dict] = mapped_column(JSON, default=dict)
     # 活动总结: {part key: text} (SUMMARY_PARTS); filed_at set when 提交总结 succeeds.
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     summary_filed_at: Mapped[datetime | None]

@@ -199,6 +199,13 @@ class Activity(db.Model):
         return (self.can_review(user) or self.is_supervisor_admin(user)
                 or self.in_region_of(user))
 
+    def completeness(self):
+        """活动填报信息 / 补充活动信息 / 活动总结, item by item (seed 001 三.9); the one
+        predicate the lists, the detail pages and 推优 share (kepu.science_day.completeness)."""
+        from .completeness import check
+
+        return check(self)
+
     @property
     def display_name(self) -> str:
         return self.name or "（未命名活动）"

@@ -99,6 +99,7 @@ def upgrade():
     sa.Column('media_reports', sa.JSON(), nullable=False),
     sa.Column('participants_offline', sa.Integer(), nullable=True),
     sa.Column('participants_online', sa.Integer(), nullable=True),
+    sa.Column('video_durations', sa.JSON(), nullable=False),
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('summary_filed_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
