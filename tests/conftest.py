@@ -81,8 +81,18 @@ def _forget_cached_user() -> None:
 def _truncate_all() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        # TRUNCATE costs per table (~1 ms each, 80 ms for all): truncate only the tables
+        # that hold rows or whose id sequence has moved, found in one query.
+        probe = " UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)
+        dirty = {r[0] for r in db.session.execute(text(probe))}
+        used = db.session.execute(text(
+            "SELECT sequencename FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL")).scalars()
+        dirty |= {s.rsplit("_", 2)[0] for s in used if s.endswith("_id_seq")} & set(tables)
+        if dirty:
+            quoted = ", ".join(f'"{t}"' for t in tables if t in dirty)
+            db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
     else:
         for t in tables:
             db.session.execute(text(f'DELETE FROM "{t}"'))
@@ -238,3 +248,22 @@ def code_for(sms_outbox):
         return last_code(sms_outbox, phone)
 
     return get
+
+
+def for_each_role(app, roles, probe) -> None:
+    """Run ``probe(client, auth, role)`` for every role against the same world, each role
+    with its own fresh client (cookies), and fail once listing every role that failed.
+
+    The permission matrices check one route for all roles in one test: building the
+    world once per route instead of once per (route, role) keeps the matrices (over
+    1,500 cells) from being a third of the suite's time."""
+    failures = []
+    for role in roles:
+        client = app.test_client()
+        try:
+            probe(client, AuthActions(client), role)
+        except AssertionError as e:
+            failures.append(f"{role}: {e}")
+        db.session.rollback()
+        db.session.expire_all()
+    assert not failures, "\n".join(failures)

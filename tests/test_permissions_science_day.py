@@ -16,6 +16,7 @@ from kepu.extensions import db
 from kepu.orgs.models import Org
 from kepu.science_day.models import Activity
 from kepu.timeutil import utcnow
+from tests.conftest import for_each_role
 
 ROLES = ["anonymous", "officer", "other", "province_admin", "other_province_admin",
          "national_admin", "society_admin", "city_admin", "platform_admin"]
@@ -289,35 +290,32 @@ def _ids(w):
     return [str(w.pending.id), str(w.national.id), str(w.draft.id)]
 
 
-@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint,url,expected", GET_ROUTES, ids=[r[0] for r in GET_ROUTES])
-def test_get_matrix(client, auth, world, role, endpoint, url, expected):
-    login(client, auth, world, role)
-    check(client.get(url(world)), expected[role])
+def test_get_matrix(app, world, endpoint, url, expected):
+    def probe(client, auth, role):
+        login(client, auth, world, role)
+        check(client.get(url(world)), expected[role])
+
+    for_each_role(app, ROLES, probe)
 
 
-def _refusals():
-    rows = []
-    for endpoint, url, data, allowed, changed in POST_ROUTES:
-        for role in ROLES:
-            if role not in allowed:
-                rows.append((role, endpoint, url, data, changed))
-    return rows
+@pytest.mark.parametrize("endpoint,url,data,allowed,changed", POST_ROUTES,
+                         ids=[r[0] for r in POST_ROUTES])
+def test_post_refusals_change_nothing(app, world, endpoint, url, data, allowed, changed):
+    """Every role outside ``allowed`` is refused and changes nothing (one world for all)."""
+    def probe(client, auth, role):
+        login(client, auth, world, role)
+        resp = client.post(url(world), data={**data, "ids": _ids(world)})
+        if role == "anonymous":
+            check(resp, L)
+        elif endpoint.endswith("_bulk") and resp.status_code in (302, 303):
+            pass  # a bulk outside one's scope finds nothing to do ("请先勾选…")
+        else:
+            assert resp.status_code == 404, (role, resp.status_code)
+        db.session.expire_all()
+        assert not changed(world), f"{role} changed an activity through {endpoint}"
 
-
-@pytest.mark.parametrize("role,endpoint,url,data,changed", _refusals(),
-                         ids=[f"{r[1]}-{r[0]}" for r in _refusals()])
-def test_post_refusals_change_nothing(client, auth, world, role, endpoint, url, data, changed):
-    login(client, auth, world, role)
-    resp = client.post(url(world), data={**data, "ids": _ids(world)})
-    if role == "anonymous":
-        check(resp, L)
-    elif endpoint.endswith("_bulk") and resp.status_code in (302, 303):
-        pass  # a bulk outside one's scope finds nothing to do ("请先勾选…")
-    else:
-        assert resp.status_code == 404, (role, resp.status_code)
-    db.session.expire_all()
-    assert not changed(world), f"{role} changed an activity through {endpoint}"
+    for_each_role(app, [r for r in ROLES if r not in allowed], probe)
 
 
 @pytest.mark.parametrize("endpoint,url,data,allowed,changed", POST_ROUTES,
@@ -331,26 +329,30 @@ def test_post_allowed_roles_succeed(client, auth, world, endpoint, url, data, al
         assert changed(world), f"{endpoint} did nothing for {role}"
 
 
-@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint,url", UNDO_ROUTES, ids=[r[0] for r in UNDO_ROUTES])
-def test_undo_without_a_decision_is_refused(client, auth, world, role, endpoint, url):
-    login(client, auth, world, role)
-    before = (world.pending.status, world.national.status)
-    resp = client.post(url(world))
-    assert resp.status_code in ((302,) if role == "anonymous" else (404, 409))
-    db.session.expire_all()
-    assert (world.pending.status, world.national.status) == before
+def test_undo_without_a_decision_is_refused(app, world, endpoint, url):
+    def probe(client, auth, role):
+        login(client, auth, world, role)
+        before = (world.pending.status, world.national.status)
+        resp = client.post(url(world))
+        assert resp.status_code in ((302,) if role == "anonymous" else (404, 409))
+        db.session.expire_all()
+        assert (world.pending.status, world.national.status) == before
+
+    for_each_role(app, ROLES, probe)
 
 
-@pytest.mark.parametrize("role", [r for r in ROLES if r != "officer"])
 @pytest.mark.parametrize("endpoint,url,data", OWNER_POST_ROUTES,
                          ids=[r[0] for r in OWNER_POST_ROUTES])
-def test_owner_routes_refuse_everyone_else(client, auth, world, role, endpoint, url, data):
-    login(client, auth, world, role)
-    resp = client.post(url(world), data={**data, "version": str(world.draft.version)})
-    check(resp, L if role == "anonymous" else 404)
-    db.session.expire_all()
-    assert db.session.get(Activity, world.draft.id).name == "草稿"
+def test_owner_routes_refuse_everyone_else(app, world, endpoint, url, data):
+    def probe(client, auth, role):
+        login(client, auth, world, role)
+        resp = client.post(url(world), data={**data, "version": str(world.draft.version)})
+        check(resp, L if role == "anonymous" else 404)
+        db.session.expire_all()
+        assert db.session.get(Activity, world.draft.id).name == "草稿"
+
+    for_each_role(app, [r for r in ROLES if r != "officer"], probe)
 
 
 @pytest.mark.parametrize("role", ROLES)
