@@ -45,7 +45,8 @@ from ..workflow import OperationError
 from . import bp
 from .after_models import (F_EFFECT_PHOTO, F_EFFECT_VIDEO, F_PARTICIPANT_PHOTO,
                            SUMMARY_PARTS, ActivityScientist, ActivitySupplement)
-from .completeness import SUMMARY_DAYS, check_many, summary_due
+from .completeness import (SUMMARY_DAYS, check_many, needs_offline, needs_online,
+                           summary_due)
 from .files import field_name
 from .models import APPROVED, ENTITY, Activity
 from .settings import DEFAULTS, ScienceDaySettings
@@ -363,7 +364,12 @@ def sd_after_review(activity: Activity) -> dict | None:
         select(ActivityScientist).where(ActivityScientist.activity_id == activity.id)
         .order_by(ActivityScientist.position, ActivityScientist.id)))
     settings = ScienceDaySettings(activity.campaign)
+    offline, online = needs_offline(activity), needs_online(activity)
+    if not (offline or online):     # mode not set: show both figures
+        offline = online = True
     return dict(completeness=activity.completeness(), sup=sup,
+                show_offline=offline or (sup is not None and sup.participants_offline is not None),
+                show_online=online or (sup is not None and sup.participants_online is not None),
                 reports=[{"title": str(r.get("title") or ""), "url": str(r.get("url") or "")}
                          for r in reports],
                 photos=of(F_EFFECT_PHOTO), videos=of(F_EFFECT_VIDEO),
