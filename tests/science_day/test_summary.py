@@ -465,3 +465,27 @@ def test_my_activities_badge_in_constant_statements(client, auth, sd):
     assert re.search(r'completeness-badge"[^>]*>完整<', row)
     assert html.count("completeness-badge") == 6
     assert many == few, (few, many)
+
+
+def test_unreadable_stored_values_never_take_a_page_down(client, auth, sd):
+    a = make_activity(sd)
+    db.session.add(ActivitySupplement(activity_id=a.id, version=2, summary=["不是字典"],
+                                      media_reports="坏数据", video_durations=[1, 2],
+                                      participants_offline=None))
+    db.session.commit()
+    auth.login_as(sd["owner"])
+    for path in (url(a), f"/science-day/activities/{a.id}", "/science-day/activities/mine"):
+        assert client.get(path).status_code == 200, path
+    auth.login_as(sd["national"])
+    html = client.get(f"/science-day/review/national/{a.id}").get_data(as_text=True)
+    assert "活动总结尚未提交" in html
+    sup = sup_of(a)
+    sup.summary = {"basic": 12, "results": {"x": 1}}
+    sup.summary_filed_at = utcnow()
+    db.session.commit()
+    assert client.get(f"/science-day/review/national/{a.id}").status_code == 200
+    auth.login_as(sd["owner"])
+    assert client.get(url(a)).status_code == 200
+    # and the owner can still write over it
+    assert post(client, a, "file", **TEXTS).status_code == 303
+    assert sup_of(a).summary == TEXTS
