@@ -202,8 +202,8 @@ def test_owner_files_the_summary_and_the_panel_turns_complete(page: Page, live_s
     photos = panel.locator("#after-photos img")
     expect(photos).to_have_count(3)
     photos.first.scroll_into_view_if_needed()
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#after-photos img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.querySelectorAll('#after-photos img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
     shots(page, "review-panel-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
