@@ -5,6 +5,8 @@ Route modules by audience (each thin: load → 404 → predicate → operation �
 - review_routes   provincial, national, society / ministry, city / county admins: 活动管理
 - public_routes   everyone: the edition's home, the activity list and detail pages
 - admin_routes    platform admins: editions and settings
+- summary_routes  owners of approved activities: 活动总结; the completeness panels'
+                  Jinja globals (owner's page, reviewers' detail, 我的活动 badges)
 """
 from flask import Blueprint
 

@@ -24,6 +24,7 @@ LIMITS = [
     ("hosts", "主办单位", 1, 50, "个"),
     ("organisers", "承办单位", 0, 50, "个"),
     ("coop_orgs", "合作单位", 1, 50, "个"),
+    ("summary_part", "活动总结每部分", 200, 10000, "字"),
 ]
 TEXTS = [("help_intro", "intro", "平台说明", 1000), ("help_contacts", "contacts", "咨询电话", 300),
          ("help_undertaking", "undertaking", "科普中国信息员承诺书", 2000)]
