@@ -150,12 +150,18 @@ def attachments(report: AnnualReport | None) -> list[StoredFile]:
     return files_for(ANNUAL_REPORT_ENTITY, report.id)
 
 
+#: 台湾, 香港, 澳门 have no 省级科协 in the 科协 system: not expected (a report filed by
+#: an admin granted one of them is still listed).
+NOT_EXPECTED = frozenset({"71", "81", "82"})
+
+
 def expected_scopes() -> list[Scope]:
-    """Every expected filer: the provinces (and the 兵团), then the orgs that have a
+    """Every expected filer: the 31 provinces and the 兵团, then the orgs that have a
     全国学会 admin."""
     from ..accounts.models import Grant
 
-    out = [province_scope(r.code) for r in regions.provinces()]
+    out = [province_scope(r.code) for r in regions.provinces()
+           if r.code not in NOT_EXPECTED]
     if not any(s.region_code == BINGTUAN_ROUTE for s in out):
         out.append(province_scope(BINGTUAN_ROUTE))
     orgs = db.session.scalars(
