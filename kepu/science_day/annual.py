@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts import roles as R
@@ -257,6 +257,16 @@ def save(campaign: Campaign, scope: Scope, user, *, text: str, version: int | No
     now = utcnow()
     if row.id is None:
         db.session.add(row)
+    else:
+        # compare-and-set: of two saves of the same version only one gets through
+        claimed = db.session.execute(
+            update(AnnualReport).where(AnnualReport.id == row.id,
+                                       AnnualReport.version == stored_version)
+            .values(version=stored_version + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            raise ConflictError(CONFLICT, code="conflict")
     row.text = text
     row.scope_name = scope.name
     row.version = stored_version + 1
