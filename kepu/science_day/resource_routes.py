@@ -199,10 +199,18 @@ def admin_resource_edit(resource_id: int):
     if request.method == "GET":
         data = ops.ResourceForm.of(row)
         return render(EDIT, row=row, campaign=campaign, data=data, errors={},
+                      stamp=ops.stamp(row),
                       files=_files_of(data), upload_field=ops.field_name(campaign.id),
                       kinds=RESOURCE_KINDS,
                       cfg=lambda k: ops.config(ScienceDaySettings(campaign), k))
     data, new, upload_errors = _read_with_uploads(campaign.id)
+    if request.form.get("stamp") != ops.stamp(row):
+        # another admin saved this resource after this page was opened
+        return render(EDIT, status=409, row=row, campaign=campaign, data=data, errors={},
+                      files=_files_of(data), upload_field=ops.field_name(campaign.id),
+                      kinds=RESOURCE_KINDS, conflict=True,
+                      stamp=request.form.get("stamp", ""),
+                      cfg=lambda k: ops.config(ScienceDaySettings(campaign), k))
     errors = {"file": "；".join(upload_errors)} if upload_errors else {}
     if not errors:
         try:
@@ -211,6 +219,7 @@ def admin_resource_edit(resource_id: int):
             errors = e.errors
     if errors:
         return render(EDIT, status=422, row=row, campaign=campaign, data=data, errors=errors,
+                      stamp=request.form.get("stamp", ""),
                       files=_files_of(data), upload_field=ops.field_name(campaign.id),
                       kinds=RESOURCE_KINDS,
                       cfg=lambda k: ops.config(ScienceDaySettings(campaign), k))

@@ -143,6 +143,11 @@ class InvalidResource(Exception):
         self.errors = errors
 
 
+def stamp(resource: Resource) -> str:
+    """The edit form's version: the last save's time (a stale form is refused)."""
+    return resource.updated_at.isoformat() if resource.updated_at else ""
+
+
 def valid_link(url: str) -> bool:
     try:
         parts = urlparse(url)

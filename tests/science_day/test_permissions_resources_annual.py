@@ -210,6 +210,8 @@ def test_post_allowed_roles_succeed(client, auth, world, endpoint, url, data, al
         if endpoint == "science_day.admin_resource_edit":
             data["resource_file"] = str(world.resource.file_id)
             data["title"] = f"改名-{role}"
+            db.session.expire_all()
+            data["stamp"] = db.session.get(Resource, world.resource.id).updated_at.isoformat()
         if endpoint == "science_day.admin_resource_move":
             # a second row below, so that moving down changes the order
             db.session.add(Resource(campaign_id=world.campaign.id, kind="guide",

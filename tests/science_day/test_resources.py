@@ -59,6 +59,10 @@ def upload(client, campaign, content, name) -> int:
                          resp.get_data(as_text=True)).group(1))
 
 
+def stamp_of(page) -> str:
+    return re.search(r'name="stamp" value="([^"]*)"', page.get_data(as_text=True)).group(1)
+
+
 def rows(campaign_id=None):
     db.session.expire_all()
     q = select(Resource).order_by(Resource.kind, Resource.position)
@@ -221,23 +225,34 @@ def test_edit_reorder_delete(client, auth, rs):
 
     page = client.get(f"/science-day/admin/resources/{two.id}/edit")
     assert page.status_code == 200 and 'value="二"' in page.get_data(as_text=True)
+    opened = stamp_of(page)
     resp = client.post(f"/science-day/admin/resources/{two.id}/edit",
-                       data={"title": "", "kind": "guide", "url": "https://b.example"},
-                       content_type="multipart/form-data")
+                       data={"title": "", "kind": "guide", "url": "https://b.example",
+                             "stamp": opened}, content_type="multipart/form-data")
     assert resp.status_code == 422 and "请填写资源标题" in resp.get_data(as_text=True)
     # link → file
     fid = upload(client, rs["campaign"], PDF, "g.pdf")
     resp = client.post(f"/science-day/admin/resources/{two.id}/edit",
                        data={"title": "二（指南）", "kind": "guide", "url": "",
-                             "resource_file": str(fid)}, content_type="multipart/form-data")
+                             "resource_file": str(fid), "stamp": opened},
+                       content_type="multipart/form-data")
     assert resp.status_code == 303
     db.session.expire_all()
     two = db.session.get(Resource, two.id)
     assert (two.title, two.kind, two.url, two.file_id) == ("二（指南）", "guide", "", fid)
-    # file → link: the old file is no longer served
+    # a second tab opened before that save: refused, its input kept, nothing changed
     resp = client.post(f"/science-day/admin/resources/{two.id}/edit",
-                       data={"title": "二", "kind": "guide", "url": "https://c.example"},
-                       content_type="multipart/form-data")
+                       data={"title": "旧标签页", "kind": "guide", "url": "https://x.example",
+                             "stamp": opened}, content_type="multipart/form-data")
+    assert resp.status_code == 409 and "已被其他管理员修改" in resp.get_data(as_text=True)
+    assert 'value="旧标签页"' in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Resource, two.id).title == "二（指南）"
+    # file → link: the old file is no longer served
+    page = client.get(f"/science-day/admin/resources/{two.id}/edit")
+    resp = client.post(f"/science-day/admin/resources/{two.id}/edit",
+                       data={"title": "二", "kind": "guide", "url": "https://c.example",
+                             "stamp": stamp_of(page)}, content_type="multipart/form-data")
     assert resp.status_code == 303
     assert client.get(f"/science-day/resources/{two.id}/file").status_code == 404
     assert db.session.get(StoredFile, fid).entity_type is None
