@@ -121,6 +121,7 @@ def test_resources_and_annual_report(browser: Browser, live_server, tmp_path):
     # --- the public page, without login -----------------------------------------------
     public = browser.new_context(accept_downloads=True).new_page()
     public.goto(live_server.url + "/science-day/")
+    shoot(public, "public-home")
     with public.expect_navigation():
         public.get_by_role("link", name="【下载资源】").click()
     expect(public.get_by_role("heading", name="下载资源", exact=True)).to_be_visible()
@@ -141,6 +142,8 @@ def test_resources_and_annual_report(browser: Browser, live_server, tmp_path):
     bj.goto(live_server.url + "/workbench")
     card = bj.locator("[data-card=\"science_day.annual.province:11\"]")
     expect(card).to_contain_text("未提交")
+    expect(card).to_contain_text("年度工作总结填报截止")
+    shoot(bj, "workbench")
     with bj.expect_navigation():
         card.get_by_role("link", name="填报年度工作总结").click()
     expect(bj.get_by_role("heading", name="年度工作总结")).to_be_visible()
