@@ -313,3 +313,25 @@ def test_workbench_cards(client, auth, an):
 
 def app_ctx(client):
     return client.application.test_request_context("/")
+
+
+def test_after_the_window_the_report_is_read_only_and_the_card_says_so(client, auth, an):
+    auth.login_as(an["bj"])
+    fid = upload_id(client, an["campaign"], name="附件一.pdf")
+    client.post("/science-day/annual", data={"version": "0", "text": "北京总结正文",
+                                             "attachments": str(fid), "action": "file"})
+    an["campaign"].settings = {**OPEN, **CLOSED}
+    db.session.commit()
+    html = client.get("/science-day/annual").get_data(as_text=True)
+    assert "北京总结正文" in html and "附件一.pdf" in html and 'id="annual-form"' not in html
+    # its attachment can no longer be removed
+    resp = client.post(f"/files/{fid}/delete", headers={"HX-Request": "true"})
+    assert resp.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(StoredFile, fid).entity_type == "annual_report"
+    from kepu.science_day.annual_routes import annual_cards
+
+    with app_ctx(client):
+        card = annual_cards(an["bj"])[0]
+    assert card.counts[0].label == "已提交" and "截止" in card.note
+    assert card.action.label == "查看年度工作总结"
