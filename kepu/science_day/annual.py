@@ -155,6 +155,19 @@ def attachments(report: AnnualReport | None) -> list[StoredFile]:
 NOT_EXPECTED = frozenset({"71", "81", "82"})
 
 
+def attachments_by_report(report_ids) -> dict[int, list[StoredFile]]:
+    """The attachments of many reports in one query (ix_stored_file_entity)."""
+    ids = [i for i in report_ids if i]
+    out: dict[int, list[StoredFile]] = {}
+    if not ids:
+        return out
+    for f in db.session.scalars(select(StoredFile).where(
+            StoredFile.entity_type == ANNUAL_REPORT_ENTITY, StoredFile.entity_id.in_(ids))
+            .order_by(StoredFile.created_at, StoredFile.id)):
+        out.setdefault(f.entity_id, []).append(f)
+    return out
+
+
 def expected_scopes() -> list[Scope]:
     """Every expected filer: the 31 provinces and the 兵团, then the orgs that have a
     全国学会 admin."""

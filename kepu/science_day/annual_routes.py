@@ -198,7 +198,8 @@ def annual_list():
     return render("science_day/annual/list.html", campaign=campaign, rows=shown,
                   filed=sum(1 for r in rows if r.filed), total=len(rows), show=show,
                   settings=settings, window=settings.phase(ops.WINDOW), editions=editions,
-                  files_of=ops.attachments)
+                  files_by_report=ops.attachments_by_report(
+                      r.report.id for r in shown if r.filed))
 
 
 @bp.get("/admin/annual/<int:report_id>", endpoint="annual_view")
