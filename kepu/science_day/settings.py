@@ -60,6 +60,11 @@ DEFAULTS: dict = {
         "undertaking": ("本人承诺：所发布的科普活动信息真实、准确，活动不含商业推广、日常教学等内容；"
                         "严格落实意识形态管理责任，安全有序开展活动；如信息发生变化及时更新。"),
     },
+    # 下载资源 (issue 12): a file's size limit; 海报背景 must be jpg/png of at least
+    # A4 at 150 dpi (the poster renderer reads them).
+    "resources": {"file_mb": 50, "background_min_width": 1240, "background_min_height": 1754},
+    # 年度工作总结 (issue 12): text length, attachments (doc/docx/pdf) count and size.
+    "annual_report": {"text_max": 5000, "files": 5, "file_mb": 20},
 }
 
 
