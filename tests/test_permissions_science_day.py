@@ -383,12 +383,14 @@ def _covered_by_part_matrices() -> set[str]:
     """Endpoints whose rows live in a part's own matrix, tests/science_day/
     test_permissions_<part>.py (each module lists them in ``ENDPOINTS``)."""
     import importlib.util
+    import sys
     from pathlib import Path
 
     found: set[str] = set()
     for path in sorted((Path(__file__).parent / "science_day").glob("test_permissions_*.py")):
         spec = importlib.util.spec_from_file_location(f"_sd_matrix_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module      # dataclasses look their module up there
         spec.loader.exec_module(module)
         found |= set(getattr(module, "ENDPOINTS", ()))
     return found
