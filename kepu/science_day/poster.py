@@ -51,6 +51,8 @@ BUILTIN = {
     "leaf": "青绿",
 }
 DEFAULT_BACKGROUND = "builtin:sky"
+#: bumped when the drawing of a built-in background changes (cached thumbnails)
+BUILTIN_VERSION = 2
 
 
 class PosterError(Exception):
@@ -253,6 +255,7 @@ def _gradient(size, top, bottom) -> Image.Image:
 
 def _builtin(key: str, size=SIZE) -> Image.Image:
     w, h = size
+    sc = w / SIZE[0]         # shapes scale with the page (thumbnails are drawn small)
     if key == "dawn":
         img = _gradient(size, (255, 147, 64), (196, 38, 62))
         over = Image.new("RGBA", size, (0, 0, 0, 0))
@@ -261,7 +264,7 @@ def _builtin(key: str, size=SIZE) -> Image.Image:
         for i in range(7):
             y = h * (0.58 + i * 0.06)
             d.polygon([(0, y), (w, y - h * 0.12), (w, y - h * 0.11), (0, y + h * 0.012)],
-                      fill=(255, 255, 255, 26))
+                      fill=(255, 255, 255, 26))  # light rays
     elif key == "leaf":
         img = _gradient(size, (18, 140, 126), (10, 62, 90))
         over = Image.new("RGBA", size, (0, 0, 0, 0))
@@ -278,7 +281,7 @@ def _builtin(key: str, size=SIZE) -> Image.Image:
                 cy = row * r * 1.5
                 pts = [(cx + r * math.cos(math.radians(60 * k + 30)),
                         cy + r * math.sin(math.radians(60 * k + 30))) for k in range(7)]
-                d.line(pts, fill=(255, 255, 255, 18), width=3)
+                d.line(pts, fill=(255, 255, 255, 18), width=max(1, round(3 * sc)))
     else:  # "sky" and anything unknown
         img = _gradient(size, (14, 42, 110), (40, 120, 210))
         over = Image.new("RGBA", size, (0, 0, 0, 0))
@@ -287,17 +290,18 @@ def _builtin(key: str, size=SIZE) -> Image.Image:
         cx, cy = w * 0.8, h * 0.22
         for k, r in enumerate((0.25, 0.38, 0.52)):
             d.ellipse((cx - w * r, cy - w * r * 0.55, cx + w * r, cy + w * r * 0.55),
-                      outline=(255, 255, 255, 40), width=6)
+                      outline=(255, 255, 255, 40), width=max(1, round(6 * sc)))
             a = math.radians(40 + 95 * k)
             px, py = cx + w * r * math.cos(a), cy + w * r * 0.55 * math.sin(a)
-            d.ellipse((px - 22, py - 22, px + 22, py + 22), fill=(255, 255, 255, 150))
+            r_dot = 22 * sc
+            d.ellipse((px - r_dot, py - r_dot, px + r_dot, py + r_dot), fill=(255, 255, 255, 150))
         seed = 7
         for _ in range(220):
             seed = (seed * 1103515245 + 12345) % (2 ** 31)
             x = seed % w
             seed = (seed * 1103515245 + 12345) % (2 ** 31)
             y = seed % h
-            s = 2 + seed % 5
+            s = max(0.6, (2 + seed % 5) * sc)
             d.ellipse((x - s, y - s, x + s, y + s), fill=(255, 255, 255, 60 + seed % 120))
     img = img.convert("RGBA")
     img.alpha_composite(over)

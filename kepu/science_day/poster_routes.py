@@ -39,7 +39,8 @@ import hashlib
 import os
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import (abort, current_app, make_response, redirect, request, send_file,
+                   url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -48,7 +49,7 @@ from ..files.models import StoredFile
 from ..files.operations import clean_filename, delete_file, files_for
 from ..files.routes import content_disposition
 from ..files.storage import new_stored_name, path_for
-from ..htmx import is_fragment, redirect_to, render
+from ..htmx import is_fragment, render
 from ..orgs import regions
 from ..timeutil import utcnow
 from . import bp
@@ -61,6 +62,9 @@ from .operations.common import settings_of
 from .operations.officers import is_officer
 
 PAGE = "science_day/poster/page.html"
+NOTICE_NEW = "海报已生成，请查看预览；可下载打印，或一键设为活动宣传图。"
+NOTICE_SET = "已设为活动宣传图。"
+NOTICE_PUBLIC = "全国科普日网站上的活动页面已同步更新。"
 USE_ACTION = "use_generated_poster"
 # the owner's 处理记录 names it (operations/apply.history_for_owner)
 apply_ops.ACTION_LABELS.setdefault(USE_ACTION, "设为活动宣传图（生成的海报）")
@@ -247,9 +251,17 @@ def sd_poster_panel(activity) -> dict | None:
     if activity is None or not current_user.is_authenticated \
             or not activity.is_owner(current_user):
         return None
+    made = generated(activity)
+    done = request.args.get("poster") if request.method == "GET" else None
+    notice = None
+    if done == "new" and made:
+        notice = NOTICE_NEW
+    elif done == "set":
+        notice = NOTICE_SET + (NOTICE_PUBLIC if activity.status == APPROVED else "")
     return {"refusal": refusal(activity), "backgrounds": backgrounds(activity),
-            "generated": generated(activity), "current": current_poster(activity),
-            "keep": KEEP, "size": P.SIZE, "dpi": P.DPI}
+            "generated": made, "current": current_poster(activity),
+            "keep": KEEP, "size": P.SIZE, "dpi": P.DPI, "notice": notice,
+            "fresh": made[0].id if notice == NOTICE_NEW else None}
 
 
 def _panel(activity: Activity, status: int = 200, **extra):
@@ -272,12 +284,15 @@ def poster_generate(activity_id: int):
     except PosterRefused as e:
         db.session.rollback()
         return _panel(activity, e.status, errors={e.field or "": e.message}, chosen=key)
-    notice = "海报已生成，请查看预览；可下载打印，或一键设为活动宣传图。"
     if is_fragment():
-        return _panel(activity, notice=notice, chosen=key, fresh=row.id)
-    flash(notice, "success")
-    return redirect(url_for("science_day.view_activity", activity_id=activity.id)
-                    + "#poster-panel", code=303)
+        return _panel(activity, notice=NOTICE_NEW, chosen=key, fresh=row.id)
+    return redirect(_back(activity, "new"), code=303)
+
+
+def _back(activity: Activity, done: str) -> str:
+    """The activity page, scrolled to the panel, which says what was done."""
+    return url_for("science_day.view_activity", activity_id=activity.id,
+                   poster=done) + "#poster-panel"
 
 
 @bp.post("/activities/<int:activity_id>/poster/<int:file_id>/use", endpoint="poster_use")
@@ -290,13 +305,12 @@ def poster_use(activity_id: int, file_id: int):
     except PosterRefused as e:
         db.session.rollback()
         return _panel(activity, e.status, errors={"": e.message})
-    notice = "已设为活动宣传图。"
-    if activity.status == APPROVED:
-        notice += "全国科普日网站上的活动页面已同步更新。"
-    flash(notice, "success")
-    # the whole page: the activity's fields below the panel show the 宣传图 too
-    return redirect_to(url_for("science_day.view_activity", activity_id=activity.id)
-                       + "#poster-panel")
+    if is_fragment():
+        # the whole page again: the activity's fields below the panel show the 宣传图 too
+        resp = make_response("", 204)
+        resp.headers["HX-Redirect"] = _back(activity, "set")
+        return resp
+    return redirect(_back(activity, "set"), code=303)
 
 
 def _send_image(path: Path, *, download_name: str | None = None):
@@ -374,7 +388,7 @@ def poster_background(activity_id: int, key: str):
             abort(404)
     name = key.partition(":")[2]
     folder = Path(current_app.instance_path) / "thumbs"
-    target = folder / f"builtin-{name}-{THUMB[0]}x{THUMB[1]}.jpg"
+    target = folder / f"builtin-{name}-v{P.BUILTIN_VERSION}-{THUMB[0]}x{THUMB[1]}.jpg"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".part")

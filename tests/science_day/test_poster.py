@@ -228,8 +228,11 @@ def test_without_javascript_generate_redirects_back(client, auth, w):
     auth.login_as(w["owner"])
     resp = gen(client, a)
     assert resp.status_code == 303
-    assert resp.headers["Location"].endswith(f"/science-day/activities/{a.id}#poster-panel")
+    assert resp.headers["Location"].endswith(
+        f"/science-day/activities/{a.id}?poster=new#poster-panel")
     assert len(R.generated(a)) == 1
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "海报已生成" in html and "poster-fresh" in html
 
 
 def test_unknown_background_is_422_next_to_the_field(client, auth, w):
@@ -343,21 +346,23 @@ def test_set_as_poster_replaces_the_activitys_poster(client, auth, w):
     f = R.generated(a)[0]
     resp = client.post(f"{base(a)}/{f.id}/use")
     assert resp.status_code == 303
+    assert resp.headers["Location"].endswith("?poster=set#poster-panel")
     db.session.expire_all()
     current = R.current_poster(a)
     assert current is not None and current.sha256 == f.sha256 and current.id != f.id
     assert db.session.get(StoredFile, old_id) is None and not old_path.exists()
     assert R.generated(a)[0].id == f.id          # the generated one stays in the list
-    page = client.get(f"/science-day/activities/{a.id}").get_data(as_text=True)
-    assert "当前活动宣传图" in page and "已设为活动宣传图" in page
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "当前活动宣传图" in page and "已设为活动宣传图。" in page
     assert db.session.scalar(select(AuditLog).where(
         AuditLog.entity_id == a.id, AuditLog.action == R.USE_ACTION)) is not None
     assert "设为活动宣传图（生成的海报）" in page      # the 处理记录 names it
-    # with HTMX: the whole page is reloaded (HX-Redirect)
+    # with HTMX: the whole page is loaded again (HX-Redirect), the panel says what was done
     gen(client, a)
     f2 = R.generated(a)[0]
     resp = client.post(f"{base(a)}/{f2.id}/use", headers={"HX-Request": "true"})
-    assert resp.status_code == 204 and resp.headers["HX-Redirect"].endswith("#poster-panel")
+    assert resp.status_code == 204
+    assert resp.headers["HX-Redirect"].endswith(f"/activities/{a.id}?poster=set#poster-panel")
 
 
 def test_set_as_poster_on_an_approved_activity_updates_the_public_page(client, auth, w):
