@@ -367,7 +367,8 @@ def _band(canvas: Image.Image, box, fill, radius: int = 0, blur: bool = False) -
 
 
 def _row(draw, label: str, value: str, key: str, left: int, top: int, width: int,
-         height: int, bold: Path, regular: Path, boxes: list, min_size: int = 44) -> int:
+         height: int, bold: Path, regular: Path, boxes: list, min_size: int = 44,
+         indent: int | None = None) -> int:
     """One info row: the bold label, then the value wrapped beside it. Returns the
     bottom of the row."""
     size = 64
@@ -377,7 +378,8 @@ def _row(draw, label: str, value: str, key: str, left: int, top: int, width: int
               anchor="la")
     lb = draw.textbbox((left, top + (size * 0.35 - 8)), label_text, font=f_label, anchor="la")
     boxes.append(LayoutBox(f"{key}_label", tuple(int(v) for v in lb), (label_text,), size))
-    indent = int(f_label.getlength(label_text)) + 12
+    if indent is None:
+        indent = int(f_label.getlength(label_text)) + 12
     fitted = fit_text(value or "—", regular, width - indent, height, 72, min_size,
                       leading=1.35)
     boxes.append(draw_text(draw, fitted, left + indent, top, width - indent, (30, 30, 30),
@@ -433,24 +435,27 @@ def render_poster(data: PosterData, background: Image.Image) -> Rendered:
         ``draw`` None only measures."""
         d = draw or ImageDraw.Draw(Image.new("RGB", (8, 8)))
         sink: list[LayoutBox] = boxes if draw else []
-        sink.append(draw_text(d, name, left, top, cw, (16, 38, 92), "name"))
-        rule_y = top + name.height + 70
+        drawn = draw_text(d, name, left, top, cw, (16, 38, 92), "name")
+        sink.append(drawn)
+        rule_y = max(top + name.height, drawn.box[3]) + 60
         rule = ((cx0 + cx1) // 2 - 110, rule_y, (cx0 + cx1) // 2 + 110, rule_y + 16)
         d.rounded_rectangle(rule, radius=8, fill=(232, 90, 48))
         sink.append(LayoutBox("rule", rule))
         # time and place: at most 2 lines each; the hosts get what is left
         y = rule_y + 16 + 70
+        # the values line up after the widest label
+        indent = int(_font(bold, 64).getlength("主办单位：")) + 12
         y = _row(d, "时间", data.time_text, "time", left, y, cw, 2 * 98, bold, regular,
-                 sink) + 36
+                 sink, indent=indent) + 36
         y = _row(d, "地点", data.place, "place", left, y, cw, 2 * 98, bold, regular,
-                 sink) + 36
+                 sink, indent=indent) + 36
         return _row(d, "主办单位", hosts, "hosts", left, y, cw, max(qr_top - 60 - y, 60),
-                    bold, regular, sink, min_size=40)
+                    bold, regular, sink, min_size=40, indent=indent)
 
     # the body sits in the middle of the space above the QR code when there is room
     first = cy0 + pad
     spare = (qr_top - 60) - body(None, first)
-    body(draw, first + max(0, min(spare // 2, 260)))
+    body(draw, first + max(0, spare // 2))
 
     # QR code (right) and its caption (left) at the foot of the card
     qr_left = cx1 - pad - qr_side
