@@ -50,7 +50,6 @@ BUILTIN = {
     "dawn": "朝霞橙",
     "leaf": "青绿",
 }
-DEFAULT_BACKGROUND = "builtin:sky"
 #: bumped when the drawing of a built-in background changes (cached thumbnails)
 BUILTIN_VERSION = 2
 

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 PASSWORD = "Passw0rd!"
@@ -114,7 +115,7 @@ def test_generate_preview_download_and_set_as_poster(browser: Browser, live_serv
         "() => { const i = document.querySelector('#poster-panel img.poster-preview');"
         " return i && i.complete && i.naturalWidth > 0; }")
     assert preview.evaluate("el => el.naturalWidth / el.naturalHeight") == \
-        __import__("pytest").approx(2480 / 3508, rel=0.01)
+        pytest.approx(2480 / 3508, rel=0.01)
     shoot(page, shots, "panel-1280", page.locator("#poster-panel"))
 
     # download: a JPEG with the activity's name

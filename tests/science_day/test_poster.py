@@ -173,6 +173,17 @@ def test_poster_data_and_qr_payload_point_at_the_public_page(app, w):
             assert (px < 128) == bool(matrix[row][col]), (row, col, px)
 
 
+def test_poster_shows_the_submitted_version_not_a_pending_edit(app, w):
+    a = make_activity(w, status="approved", approved_at=utcnow(),
+                      pending_edit={"name": "尚未提交的新名称"})
+    a.mode = "线上"
+    db.session.commit()
+    with app.test_request_context():
+        d = R.poster_data(a)
+    assert d.name == "科学之夜：走进量子世界"
+    assert d.place == "线上活动（广东省广州市白云区）"
+
+
 def test_unreadable_background_file_is_a_message(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"not an image")
@@ -305,7 +316,9 @@ def test_unreadable_edition_background_is_a_message_not_an_error(client, auth, w
     a = make_activity(w)
     auth.login_as(w["owner"])
     resp = gen(client, a, f"res:{res.id}")
-    assert resp.status_code == 422 and "所选背景图片无法读取" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "所选背景图片无法读取" in body
+    assert f'value="res:{res.id}" checked' in body          # the choice is kept
     assert client.get(f"/science-day/activities/{a.id}").status_code == 200
     assert client.get(f"{base(a)}/backgrounds/res:{res.id}").status_code == 404
 
