@@ -23,7 +23,11 @@ Decisions:
   its QR code points at the public page. The poster shows the activity's submitted
   fields (a pending edit is not on it until it is submitted).
 - Generated posters are ``StoredFile`` rows of the field ``generated_poster`` attached
-  to the activity; the newest ``KEEP`` are kept, older ones are deleted.
+  to the activity; the newest ``KEEP`` are kept, older ones are deleted. Rendering
+  takes about a second, inline; generating is rate-limited per user (``RATE_LIMIT``,
+  config ``SD_POSTER_RATE_LIMIT``).
+- No window: a poster may be generated and downloaded whenever the activity is not a
+  draft (organisers print posters before the event and use them after it).
 - 设为活动宣传图 copies the poster into the activity's ``poster`` field and removes the
   previous 宣传图, like an upload in the form (not a counted edit, no re-submission).
   For an 已通过 activity the public snapshot (``ActivityPublic.poster_file_id``) is
@@ -44,7 +48,7 @@ from flask import (abort, current_app, make_response, redirect, request, send_fi
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..files.models import StoredFile
 from ..files.operations import clean_filename, delete_file, files_for
 from ..files.routes import content_disposition
@@ -69,6 +73,8 @@ USE_ACTION = "use_generated_poster"
 # the owner's 处理记录 names it (operations/apply.history_for_owner)
 apply_ops.ACTION_LABELS.setdefault(USE_ACTION, "设为活动宣传图（生成的海报）")
 KEEP = 5
+#: rendering takes about a second of CPU: per user (config SD_POSTER_RATE_LIMIT)
+RATE_LIMIT = "10 per minute; 100 per day"
 PREVIEW_WIDTH = 900
 THUMB = (240, 340)
 
@@ -274,8 +280,17 @@ def poster_page(activity_id: int):
     return _panel(_own(activity_id))
 
 
+def _generate_limit() -> str:
+    return current_app.config.get("SD_POSTER_RATE_LIMIT") or RATE_LIMIT
+
+
+def _per_user() -> str:
+    return f"sd-poster:{current_user.get_id()}"
+
+
 @bp.post("/activities/<int:activity_id>/poster", endpoint="poster_generate")
 @login_required
+@limiter.limit(_generate_limit, key_func=_per_user)
 def poster_generate(activity_id: int):
     activity = _own(activity_id)
     key = (request.form.get("background") or "").strip()[:40]

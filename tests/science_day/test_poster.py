@@ -462,3 +462,22 @@ def test_someone_elses_activity_and_files_are_404(client, auth, w):
     assert client.post(f"{base(a)}/{f.id}/use").status_code == 404
     db.session.expire_all()
     assert len(R.generated(a)) == 1 and R.current_poster(a) is None
+
+
+
+def test_generating_is_rate_limited_per_user(app_factory, make_user, login_session):
+    app = app_factory(RATELIMIT_ENABLED=True, SD_POSTER_RATE_LIMIT="2 per minute")
+    with app.app_context():
+        campaign = Campaign(kind="science_day", year=2026, title="2026年全国科普日",
+                            settings={})
+        db.session.add(campaign)
+        db.session.commit()
+        w = dict(campaign=campaign, owner=make_user("13900000811", roles=["info_officer"]))
+        a = make_activity(w)
+        client = app.test_client()
+        login_session(client, w["owner"])
+        assert gen(client, a).status_code == 303
+        assert gen(client, a).status_code == 303
+        resp = gen(client, a)
+        assert resp.status_code == 429 and "操作过于频繁" in resp.get_data(as_text=True)
+        assert len(R.generated(a)) == 2
