@@ -92,6 +92,20 @@ def test_long_name_and_hosts_stay_inside_the_safe_area(app, bg):
     assert len(hosts.lines) >= 5
 
 
+@pytest.mark.parametrize("name", [
+    "W" * 50,                                                        # widest Latin, no breaks
+    "International Science Day: Quantum and Space 2026",            # words
+    "《走进“天宫”》——2026年全国科普日（广州）航天主题科普活动，欢迎参加！！",   # punctuation
+])
+def test_odd_names_stay_inside_too(app, name):
+    with app.test_request_context():
+        r = P.render_poster(data_for(name=name), P.builtin_background("sky"))
+    for b in r.boxes:
+        assert inside(b.box, P.SAFE), (b.label, b.box)
+    box = r.box("name")
+    assert not box.truncated and "".join(box.lines).replace(" ", "") == name.replace(" ", "")
+
+
 def test_short_name_keeps_the_largest_size(app):
     with app.test_request_context():
         r = P.render_poster(data_for(name="科学之夜", hosts=["广州科学馆"]),
