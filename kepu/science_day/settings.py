@@ -58,6 +58,13 @@ DEFAULTS: dict = {
         "undertaking": ("本人承诺：所发布的科普活动信息真实、准确，活动不含商业推广、日常教学等内容；"
                         "严格落实意识形态管理责任，安全有序开展活动；如信息发生变化及时更新。"),
     },
+    # Thank-you SMS to the scientists of approved activities (seed 001 三.6, "定期集中"):
+    # one per phone per edition, sent by a periodic task (kepu/science_day/thanks.py);
+    # edited and paused on 管理后台 → 科学家感谢短信. {name} / {year} are filled in.
+    "thanks_sms": {
+        "enabled": True, "paused": False, "max_attempts": 3, "sign": "全国科普日",
+        "text": "{name}您好，感谢您参与{year}年全国科普日活动，中国科协向您致以诚挚谢意！",
+    },
 }
 
 

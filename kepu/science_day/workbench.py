@@ -242,4 +242,5 @@ register_campaign(CampaignEntry(
     summary=SUMMARY, call=call, admin_figures=figures, admin_title="全国科普日",
     admin_menu=[("science_day.review_home", "活动管理"),
                 ("science_day.admin_officers", "科普中国信息员"),
-                ("science_day.admin_editions", "届次与设置")]))
+                ("science_day.admin_editions", "届次与设置"),
+                ("science_day.admin_thanks", "科学家感谢短信")]))
