@@ -71,7 +71,7 @@ class ThanksConfig:
     def state_label(self) -> str:
         if not self.enabled:
             return "已关闭"
-        return "已暂停" if self.paused else "发送中"
+        return "已暂停" if self.paused else "已开启"
 
 
 def _bool(value, default: bool) -> bool:

@@ -217,3 +217,40 @@ def admin_thanks_send(campaign_id: int):
     T.send_thanks_batch.delay(campaign.id)
     flash("已安排立即发送一批感谢短信，稍后刷新本页查看结果", "success")
     return _back(campaign)
+
+
+# --------------------------------------------------------------------------- workbench
+
+def thanks_card(user):
+    """科学家感谢短信 on the workbench of national admins (platform admins also reach it
+    from the admin side menu): the current edition's counts, once anything is queued."""
+    from ..workbench import Card, Count, Link, url_or_none
+    from .models import is_national
+    from .operations.common import current_campaign
+
+    if not is_national(user):
+        return []
+    campaign = current_campaign()
+    if campaign is None:
+        return []
+    c = T.counts(campaign.id)
+    if not c["total"]:
+        return []
+    url = url_or_none("science_day.admin_thanks")
+    cfg = T.config_of(campaign.settings)
+    card = Card(key="science_day.thanks", title="科学家感谢短信",
+                subtitle=f"{campaign.title} · {cfg.state_label}", order=37)
+    card.counts = [Count("待发送", c[T.THANKS_PENDING] + c[T.THANKS_SENDING], url),
+                   Count("已发送", c[T.THANKS_SENT], url),
+                   Count("失败", c[T.THANKS_FAILED], url and f"{url}?status=failed", "warn")]
+    card.action = Link("查看发送队列", url) if url else None
+    return [card]
+
+
+def _register_card() -> None:
+    from ..workbench import register
+
+    register(thanks_card, key="science_day.thanks")
+
+
+_register_card()

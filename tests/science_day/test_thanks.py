@@ -455,3 +455,13 @@ def test_queue_count_query_uses_the_index(app, th):
     sql = str(page.compile(db.engine, compile_kwargs={"literal_binds": True}))
     plan = " ".join(str(r[-1]) for r in db.session.execute(text("EXPLAIN QUERY PLAN " + sql)))
     assert "(campaign_id=? AND status=?)" in plan, plan
+
+
+def test_workbench_card_for_national_admins(client, auth, make_user, th):
+    T.enqueue_edition(th["c26"].id)
+    # the current edition is the latest (2026)
+    auth.login_as(admin(make_user))
+    body = client.get("/workbench").get_data(as_text=True)
+    assert "科学家感谢短信" in body and "/science-day/admin/thanks?status=failed" in body
+    auth.login_as(th["owner"])
+    assert "科学家感谢短信" not in client.get("/workbench").get_data(as_text=True)
