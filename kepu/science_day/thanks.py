@@ -133,10 +133,10 @@ def _insert(rows: list[dict]) -> int:
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - kepu runs on SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database {dialect!r}")
+    # RETURNING lists the rows actually inserted (rowcount is -1 on psycopg here)
     stmt = insert(ScientistThanks).values(rows).on_conflict_do_nothing(
-        index_elements=["campaign_id", "phone"])
-    result = db.session.execute(stmt)
-    return max(result.rowcount or 0, 0)
+        index_elements=["campaign_id", "phone"]).returning(ScientistThanks.id)
+    return len(db.session.execute(stmt).all())
 
 
 def enqueue_edition(campaign_id: int, now: datetime | None = None) -> int:
