@@ -2,7 +2,7 @@
 "定期集中").
 
 - ``enqueue_edition(campaign_id)``: one ``ScientistThanks`` row per distinct phone among
-  the scientists of the edition's APPROVED activities (insert-if-absent with the
+  the scientists of the edition's APPROVED activities that have ended (insert-if-absent with the
   dialect's ``INSERT … ON CONFLICT DO NOTHING`` on the unique (campaign_id, phone), so
   parallel runs never make two rows; the name comes from the first listing).
 - ``send_batch(campaign_id)``: sends the due rows (待发送, or 失败 with attempts below
@@ -139,20 +139,28 @@ def _insert(rows: list[dict]) -> int:
     return len(db.session.execute(stmt).all())
 
 
+def normal_phone(phone: str | None) -> str:
+    """"138 0000-0001" → "13800000001" (one row however a listing spelled it)."""
+    phone = "".join(ch for ch in (phone or "") if ch not in " -\t")
+    return phone if len(phone) <= 20 else ""
+
+
 def enqueue_edition(campaign_id: int, now: datetime | None = None) -> int:
-    """Queue every phone of the edition's approved activities not queued yet; returns
-    how many rows were added. Safe to run in parallel (the unique key decides)."""
+    """Queue every phone of the edition's approved activities that have ended (the
+    thanks is for having taken part) and are not queued yet; returns how many rows were
+    added. Safe to run in parallel (the unique key decides)."""
     now = now or utcnow()
     queued = exists().where(ScientistThanks.campaign_id == campaign_id,
                             ScientistThanks.phone == ActivityScientist.phone)
     listings = db.session.execute(
         select(ActivityScientist.phone, ActivityScientist.name)
         .join(Activity, Activity.id == ActivityScientist.activity_id)
-        .where(Activity.campaign_id == campaign_id, Activity.status == APPROVED, ~queued)
+        .where(Activity.campaign_id == campaign_id, Activity.status == APPROVED,
+               Activity.end_at <= now, ~queued)
         .order_by(Activity.id, ActivityScientist.position, ActivityScientist.id))
     first: dict[str, str] = {}
     for phone, name in listings:
-        phone = (phone or "").strip()
+        phone = normal_phone(phone)
         if phone and phone not in first:
             first[phone] = (name or "").strip()[:50]
     rows = [{"campaign_id": campaign_id, "phone": phone, "name": name,

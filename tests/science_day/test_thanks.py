@@ -110,6 +110,26 @@ def test_an_activity_approved_later_is_queued_next_time(app, th):
     assert "13800000004" in rows(th["c26"])
 
 
+def test_only_after_the_activity_has_ended(app, th, make_user):
+    future = make_activity(th["c26"], th["owner"], th["org"], name="下周的活动")
+    future.start_at = utcnow() + timedelta(days=7)
+    future.end_at = utcnow() + timedelta(days=7, hours=2)
+    scientist(future, "周研究员", "13800000006")
+    db.session.commit()
+    T.enqueue_edition(th["c26"].id)
+    assert "13800000006" not in rows(th["c26"])
+    assert T.enqueue_edition(th["c26"].id, now=utcnow() + timedelta(days=8)) == 1
+
+
+def test_phone_spellings_are_one_row(app, th):
+    scientist(th["pending"], "张院士", "138 0000-0001", position=2)
+    th["pending"].status = "approved"
+    db.session.commit()
+    T.enqueue_edition(th["c26"].id)
+    assert "13800000001" in rows(th["c26"]) and "138 0000-0001" not in rows(th["c26"])
+    assert len(rows(th["c26"])) == 4          # the three, plus 赵未通过 now approved
+
+
 def test_insert_is_race_safe(app, th):
     """A row added by someone else between the read and the insert is not duplicated
     and does not fail (ON CONFLICT DO NOTHING)."""
