@@ -401,15 +401,3 @@ def test_every_science_day_route_is_in_the_matrix(app):
               if r.endpoint.startswith("science_day.")}
     missing = routes - covered()
     assert not missing, f"science_day routes missing from the matrix: {sorted(missing)}"
-
-
-# --- issue 12, 生成活动海报: the poster routes' rows are in
-# tests/science_day/test_permissions_poster.py (which checks it covers every one of them).
-POSTER_ENDPOINTS = {"science_day.poster_page", "science_day.poster_generate",
-                    "science_day.poster_background", "science_day.poster_preview",
-                    "science_day.poster_download", "science_day.poster_use"}
-_covered_before_poster = covered
-
-
-def covered() -> set[str]:  # noqa: F811 - extends the set above
-    return _covered_before_poster() | POSTER_ENDPOINTS

@@ -65,6 +65,13 @@ DEFAULTS: dict = {
     "resources": {"file_mb": 50, "background_min_width": 1240, "background_min_height": 1754},
     # 年度工作总结 (issue 12): text length, attachments (doc/docx/pdf) count and size.
     "annual_report": {"text_max": 5000, "files": 5, "file_mb": 20},
+    # Thank-you SMS to the scientists of approved activities (seed 001 三.6, "定期集中"):
+    # one per phone per edition, sent by a periodic task (kepu/science_day/thanks.py);
+    # edited and paused on 管理后台 → 科学家感谢短信. {name} / {year} are filled in.
+    "thanks_sms": {
+        "enabled": True, "paused": False, "max_attempts": 3, "sign": "全国科普日",
+        "text": "{name}您好，感谢您参与{year}年全国科普日活动，中国科协向您致以诚挚谢意！",
+    },
 }
 
 

@@ -244,4 +244,5 @@ register_campaign(CampaignEntry(
                 ("science_day.admin_officers", "科普中国信息员"),
                 ("science_day.admin_editions", "届次与设置"),
                 ("science_day.admin_resources", "下载资源"),
-                ("science_day.annual_list", "年度工作总结")]))
+                ("science_day.annual_list", "年度工作总结"),
+                ("science_day.admin_thanks", "科学家感谢短信")]))

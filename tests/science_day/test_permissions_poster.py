@@ -168,6 +168,10 @@ def covered() -> set[str]:
     return {r[0] for r in GET_ROUTES} | {r[0] for r in POST_ROUTES}
 
 
+# read by tests/test_permissions_science_day.py (every science_day route has a row)
+ENDPOINTS = covered()
+
+
 def test_every_poster_route_is_in_the_matrix(app):
     routes = {r.endpoint for r in app.url_map.iter_rules()
               if app.view_functions[r.endpoint].__module__ == R.__name__}
