@@ -49,7 +49,9 @@ DEFAULTS: dict = {
                         "乡村振兴科普", "数字素养科普"],
     "limits": {"name": 50, "details": 5000, "audience": 300, "scientists": 3,
                "scientists_note": 200, "detail_images": 9, "poster_mb": 10,
-               "image_mb": 10, "hosts": 10, "organisers": 10, "coop_orgs": 10},
+               "image_mb": 10, "hosts": 10, "organisers": 10, "coop_orgs": 10,
+               # 补充活动信息 (issue 12): effect / participant photos, short videos
+               "photo_mb": 10, "video_mb": 200},
     # 活动名称 containing this is a food-safety activity (seed 001 三.4)
     "food_safety_keyword": "食品安全",
     "help": {
