@@ -443,10 +443,8 @@ def template_xlsx() -> bytes:
         cell.font = Font(bold=True)
     for col, width in zip("ABCD", (14, 16, 36, 20)):
         ws.column_dimensions[col].width = width
-        # phones as text so that Excel keeps every digit
-        for row in range(2, SCIENTISTS_MAX + 2):
-            if col == "B":
-                ws[f"{col}{row}"].number_format = "@"
+    # phones as text (a column style, so that no empty rows are written)
+    ws.column_dimensions["B"].number_format = "@"
     notes = wb.create_sheet("填写说明")
     for line in ("从第2行开始，每行填写一位参与活动的科技工作者，最多100人。",
                  "姓名、手机号必填；手机号为11位中国大陆手机号，同一活动内不能重复。",
