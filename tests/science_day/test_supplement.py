@@ -585,3 +585,48 @@ def test_the_completeness_panel_turns_complete_for_the_supplement(client, auth, 
     assert re.search(r'data-item="photos"', page)
     assert not re.search(r'class="missing" data-item="(media|photos|videos|participants|'
                          r'participant_photos)"', page)
+
+
+def test_an_oversized_import_file_is_refused(client, auth, sp):
+    auth.login_as(sp["owner"])
+    resp = post_xlsx(client, sp["a"], b"PK\x03\x04" + b"\0" * (3 * 1024 * 1024))
+    assert resp.status_code == 422 and "文件大小不能超过2MB" in text(resp)
+    resp = post_xlsx(client, sp["a"], b"PK\x03\x04" + b"\0" * (7 * 1024 * 1024))
+    assert resp.status_code == 413 and "文件过大" in text(resp)   # refused before reading
+    assert not scientists(sp["a"])
+
+
+def test_the_activity_forms_files_cannot_be_deleted_here(client, auth, sp):
+    a = sp["a"]
+    auth.login_as(sp["owner"])
+    poster = StoredFile(owner_id=sp["owner"].id, field=f"science_day:{a.campaign_id}:poster",
+                        original_name="poster.png", stored_name="x" * 32, ext="png",
+                        content_type="image/png", size=10, sha256="0" * 64,
+                        entity_type="activity", entity_id=a.id)
+    db.session.add(poster)
+    db.session.commit()
+    resp = client.post(url(a, f"/files/{poster.id}/delete"))
+    assert resp.status_code == 404 and "文件不存在或已删除" in text(resp)
+    db.session.expire_all()
+    assert db.session.get(StoredFile, poster.id) is not None
+
+
+def test_nothing_changes_after_the_window_closes(client, auth, sp):
+    a = sp["a"]
+    auth.login_as(sp["owner"])
+    upload(client, a, "effect_photo", ("p.png", png_bytes()))
+    client.post(url(a), data=form(a, **sci([("张三", "13800138000")])))
+    (photo,) = attached(a, "effect_photo")
+    set_settings(sp["campaign"], windows={**OPEN["windows"], "supplement": {
+        "open": "2020-01-01 00:00", "close": "2021-10-14 23:59:59"}})
+    assert client.post(url(a, f"/files/{photo.id}/delete")).status_code == 403
+    assert attached(a, "effect_photo")
+    resp = post_xlsx(client, a, xlsx_bytes([("李四", "13900139000")]))
+    assert resp.status_code == 403 and [s.name for s in scientists(a)] == ["张三"]
+    page = text(client.get(url(a)))
+    assert "disabled" in page and 'id="save-supplement"' not in page
+    assert "导入名单" not in page.split('id="sci-import"')[1].split("</section>")[0] \
+        .replace("用表格导入科技工作者名单", "")
+    # the template can still be downloaded, and the stored list is still shown
+    assert client.get(url(a, "/scientists.xlsx")).status_code == 200
+    assert 'value="张三"' in page
