@@ -630,3 +630,23 @@ def test_nothing_changes_after_the_window_closes(client, auth, sp):
     # the template can still be downloaded, and the stored list is still shown
     assert client.get(url(a, "/scientists.xlsx")).status_code == 200
     assert 'value="张三"' in page
+
+
+def test_admins_edit_the_photo_and_video_sizes(client, auth, make_user):
+    from kepu.science_day.operations import editions as edition_ops
+    from kepu.science_day.settings import ScienceDaySettings
+    from test_admin_editions import form_data, settings_url
+
+    campaign, _ = edition_ops.ensure_edition(2026)
+    db.session.commit()
+    auth.login_as(make_user("13900000803", roles=["platform_admin"]))
+    page = text(client.get(settings_url(campaign)))
+    assert "补充信息照片大小（MB）" in page and "活动短视频大小（MB）" in page
+    resp = client.post(settings_url(campaign), data=form_data(campaign, limit_video_mb="500"))
+    assert resp.status_code == 422
+    resp = client.post(settings_url(campaign), data=form_data(
+        campaign, limit_photo_mb="5", limit_video_mb="100"))
+    assert resp.status_code == 303, text(resp)[:500]
+    db.session.expire_all()
+    s = ScienceDaySettings(db.session.get(Campaign, campaign.id))
+    assert (s.limit("photo_mb"), s.limit("video_mb")) == (5, 100)
