@@ -29,6 +29,7 @@ from .models import APPROVED, ENTITY, Activity
 PHOTOS_MIN, PHOTOS_MAX, VIDEOS_MAX, VIDEO_SECONDS_MAX = 3, 10, 3, 180
 OFFLINE_MIN, ONLINE_MIN = 50, 100
 SUMMARY_DAYS = 10
+NOT_FILLED = "未填写"
 
 
 @dataclass
@@ -90,6 +91,10 @@ def needs_online(activity: Activity) -> bool:
     return "线上" in (activity.mode or "")
 
 
+def _figure(value) -> str:
+    return f"已填 {value} 人" if isinstance(value, int) else NOT_FILLED
+
+
 def _count(n: int, lo: int, hi: int | None) -> bool:
     return n >= lo and (hi is None or n <= hi)
 
@@ -130,7 +135,7 @@ def _evaluate(activity: Activity, sup: ActivitySupplement | None,
         filled = any(isinstance(v, int) for _, v in wanted)
     else:
         filled = all(isinstance(v, int) for _, v in wanted)
-    shown = "，".join(f"{k} {v if isinstance(v, int) else '未填'} 人" for k, v in wanted)
+    shown = "，".join(f"{k} {v} 人" if isinstance(v, int) else f"{k}未填" for k, v in wanted)
     add(Item("participants", "supplement", "参与人数（线下、线上分别填写）", filled, shown))
     evidence = counts.get(F_PARTICIPANT_PHOTO, 0)
     add(Item("participant_photos", "supplement", "参与人数佐证照片", evidence >= 1,
@@ -154,11 +159,11 @@ def _evaluate(activity: Activity, sup: ActivitySupplement | None,
     if needs_offline(activity):
         c.notes.append(Item("offline_min", "supplement", f"线下参与人数不少于 {OFFLINE_MIN} 人",
                             isinstance(offline, int) and offline >= OFFLINE_MIN,
-                            f"已填 {offline if isinstance(offline, int) else '—'} 人"))
+                            _figure(offline)))
     if needs_online(activity):
         c.notes.append(Item("online_min", "supplement", f"线上参与人数不少于 {ONLINE_MIN} 人",
                             isinstance(online, int) and online >= ONLINE_MIN,
-                            f"已填 {online if isinstance(online, int) else '—'} 人"))
+                            _figure(online)))
     return c
 
 

@@ -200,3 +200,31 @@ def test_supplement_journey(browser: Browser, live_server, tmp_path):
     assert width <= 390, f"the page scrolls sideways at 390 px ({width})"
     shoot(page, "supplement-filled-390")
     ctx.close()
+
+
+def test_before_the_end_the_page_says_why(browser: Browser, live_server):
+    aid = seed(live_server)
+
+    def _not_ended():
+        from kepu.extensions import db
+        from kepu.science_day.models import Activity
+        from kepu.timeutil import utcnow
+
+        a = db.session.get(Activity, aid)
+        a.start_at, a.end_at = utcnow() + timedelta(days=1), utcnow() + timedelta(days=1, hours=2)
+        db.session.commit()
+
+    live_server.run(_not_ended)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+    page.goto(live_server.url + "/account/login")
+    page.get_by_placeholder("请输入手机号").fill(OWNER)
+    page.get_by_placeholder("请输入密码").fill(PASSWORD)
+    go(page.get_by_role("button", name="登录", exact=True))
+    page.goto(f"{live_server.url}/science-day/activities/{aid}/supplement")
+    expect(page.locator("#supp-refusal")).to_contain_text("活动结束后才能填写补充活动信息（活动结束时间：")
+    expect(page.get_by_label("第1篇 报道标题")).to_be_disabled()
+    expect(page.locator("#save-supplement")).to_have_count(0)
+    expect(page.get_by_role("button", name="导入名单")).to_have_count(0)
+    shoot(page, "supplement-not-ended-390")
+    ctx.close()

@@ -90,6 +90,9 @@ def test_nothing_filled(world):
                                           "participant_photos", "summary_parts",
                                           "summary_filed"]
     assert it["summary_filed"].detail == "尚未提交"
+    assert it["participants"].detail == "线下未填，线上未填"
+    assert {n.key: n.detail for n in notes.values()} == {"offline_min": "未填写",
+                                                         "online_min": "未填写"}
     assert not c.section_ok("supplement") and c.section_ok("filing")
 
 
@@ -206,9 +209,12 @@ def test_summary_filed_within_10_days_of_the_end(world):
     ("", 10, 10, {}),
 ])
 def test_minimums_are_notes_not_items(world, mode, offline, online, expected):
-    c, _, notes = items(complete(world, mode=mode, participants_offline=offline,
-                                 participants_online=online))
+    c, it, notes = items(complete(world, mode=mode, participants_offline=offline,
+                                  participants_online=online))
     assert {k: n.ok for k, n in notes.items()} == expected
+    if mode == "线上线下":
+        assert it["participants"].detail == f"线下 {offline} 人，线上 {online} 人"
+        assert notes["offline_min"].detail == f"已填 {offline} 人"
     assert c.complete                         # a low figure may be filed ...
     assert c.eligible is all(expected.values())   # ... but is not eligible
 
