@@ -650,3 +650,23 @@ def test_admins_edit_the_photo_and_video_sizes(client, auth, make_user):
     db.session.expire_all()
     s = ScienceDaySettings(db.session.get(Campaign, campaign.id))
     assert (s.limit("photo_mb"), s.limit("video_mb")) == (5, 100)
+
+
+def test_saving_the_list_keeps_the_rows_of_listed_phones(client, auth, sp):
+    a = sp["a"]
+    auth.login_as(sp["owner"])
+    client.post(url(a), data=form(a, **sci([("张三", "13800138000"), ("李四", "13900139000")])))
+    before = {s.phone: (s.id, s.created_at) for s in scientists(a)}
+    resp = client.post(url(a), data=form(a, **sci([
+        ("李四", "13900139000", "某大学", "教授"), ("王五", "13700137000"),
+        ("张三（改）", "138 0013 8000")])))
+    assert resp.status_code == 303
+    rows = scientists(a)
+    assert [(s.name, s.phone, s.position) for s in rows] == [
+        ("李四", "13900139000", 0), ("王五", "13700137000", 1),
+        ("张三（改）", "13800138000", 2)]
+    after = {s.phone: (s.id, s.created_at) for s in rows}
+    assert after["13800138000"] == before["13800138000"]
+    assert after["13900139000"] == before["13900139000"]
+    client.post(url(a), data=form(a, **sci([("王五", "13700137000")])))
+    assert [s.name for s in scientists(a)] == ["王五"]

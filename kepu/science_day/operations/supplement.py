@@ -330,10 +330,19 @@ def save(activity: Activity, user, data: SupplementInput) -> SaveResult:
 
 
 def _replace_scientists(activity: Activity, rows: list[dict]) -> None:
-    db.session.execute(delete(ActivityScientist).where(
-        ActivityScientist.activity_id == activity.id))
+    """Make the stored list equal ``rows`` (phones unique): a phone already listed keeps
+    its row (and its ``created_at``), others are added, the rest removed."""
+    stored = {s.phone: s for s in scientists_of(activity)}
+    wanted = {row["phone"] for row in rows}
+    gone = [s.id for phone, s in stored.items() if phone not in wanted]
+    if gone:
+        db.session.execute(delete(ActivityScientist).where(ActivityScientist.id.in_(gone)))
     for pos, row in enumerate(rows):
-        db.session.add(ActivityScientist(activity_id=activity.id, position=pos, **row))
+        s = stored.get(row["phone"])
+        if s is None:
+            db.session.add(ActivityScientist(activity_id=activity.id, position=pos, **row))
+        else:
+            s.position, s.name, s.unit, s.title = pos, row["name"], row["unit"], row["title"]
     db.session.flush()
 
 
