@@ -34,20 +34,31 @@ VIDEO_EXTS = ("mp4", "mov")
 EFFECT_PHOTOS_MAX, EFFECT_VIDEOS_MAX, PARTICIPANT_PHOTOS_MAX = 10, 3, 5
 
 
+def _mb(settings: ScienceDaySettings, key: str) -> int:
+    """A size limit in MB; an unreadable stored value falls back to the default."""
+    from .settings import DEFAULTS
+
+    try:
+        value = settings.limit(key)
+    except (TypeError, ValueError, KeyError):
+        value = 0
+    return value if value > 0 else DEFAULTS["limits"][key]
+
+
 def _after_spec(settings: ScienceDaySettings, field: str) -> FieldSpec | None:
     from .after_models import F_EFFECT_PHOTO, F_EFFECT_VIDEO, F_PARTICIPANT_PHOTO
 
     if field == F_EFFECT_PHOTO:
         return FieldSpec(F_EFFECT_PHOTO, "活动成效照片", IMAGE_EXTS,
-                         settings.limit("photo_mb") * MB, image=True, multiple=True,
+                         _mb(settings, "photo_mb") * MB, image=True, multiple=True,
                          max_files=EFFECT_PHOTOS_MAX)
     if field == F_EFFECT_VIDEO:
         return FieldSpec(F_EFFECT_VIDEO, "活动短视频", VIDEO_EXTS,
-                         settings.limit("video_mb") * MB, multiple=True,
+                         _mb(settings, "video_mb") * MB, multiple=True,
                          max_files=EFFECT_VIDEOS_MAX)
     if field == F_PARTICIPANT_PHOTO:
         return FieldSpec(F_PARTICIPANT_PHOTO, "参与人数佐证照片", IMAGE_EXTS,
-                         settings.limit("photo_mb") * MB, image=True, multiple=True,
+                         _mb(settings, "photo_mb") * MB, image=True, multiple=True,
                          max_files=PARTICIPANT_PHOTOS_MAX)
     return None
 

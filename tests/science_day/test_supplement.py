@@ -670,3 +670,11 @@ def test_saving_the_list_keeps_the_rows_of_listed_phones(client, auth, sp):
     assert after["13900139000"] == before["13900139000"]
     client.post(url(a), data=form(a, **sci([("王五", "13700137000")])))
     assert [s.name for s in scientists(a)] == ["王五"]
+
+
+def test_an_unreadable_size_setting_falls_back_to_the_default(client, auth, sp):
+    set_settings(sp["campaign"], limits={"photo_mb": "十", "video_mb": None})
+    auth.login_as(sp["owner"])
+    page = text(client.get(url(sp["a"])))
+    assert "单个最大10MB" in page and "单个最大200MB" in page
+    assert upload(client, sp["a"], "effect_photo", ("p.png", png_bytes())).status_code == 303
