@@ -388,9 +388,8 @@ def test_every_science_day_route_is_in_the_matrix(app):
 # tests/science_day/test_permissions_<part>.py, whose ``COVERED`` names its endpoints.
 def _covered_elsewhere() -> set[str]:
     import importlib.util
-    from pathlib import Path
-
     import sys
+    from pathlib import Path
 
     folder = Path(__file__).parent / "science_day"
     if str(folder) not in sys.path:      # their helpers (e.g. sd_media) live there
