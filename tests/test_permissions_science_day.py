@@ -386,8 +386,11 @@ def _covered_by_part_matrices() -> set[str]:
     import sys
     from pathlib import Path
 
+    folder = Path(__file__).parent / "science_day"
+    if str(folder) not in sys.path:      # their helpers (e.g. sd_media) live there
+        sys.path.insert(0, str(folder))
     found: set[str] = set()
-    for path in sorted((Path(__file__).parent / "science_day").glob("test_permissions_*.py")):
+    for path in sorted(folder.glob("test_permissions_*.py")):
         spec = importlib.util.spec_from_file_location(f"_sd_matrix_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module      # dataclasses look their module up there
@@ -401,3 +404,4 @@ def test_every_science_day_route_is_in_the_matrix(app):
               if r.endpoint.startswith("science_day.")}
     missing = routes - covered()
     assert not missing, f"science_day routes missing from the matrix: {sorted(missing)}"
+

@@ -25,6 +25,8 @@ LIMITS = [
     ("organisers", "承办单位", 0, 50, "个"),
     ("coop_orgs", "合作单位", 1, 50, "个"),
     ("summary_part", "活动总结每部分", 200, 10000, "字"),
+    ("photo_mb", "补充信息照片大小", 1, 50, "MB"),
+    ("video_mb", "活动短视频大小", 10, 200, "MB"),
 ]
 TEXTS = [("help_intro", "intro", "平台说明", 1000), ("help_contacts", "contacts", "咨询电话", 300),
          ("help_undertaking", "undertaking", "科普中国信息员承诺书", 2000)]

@@ -25,6 +25,41 @@ def spec_for(settings: ScienceDaySettings, field: str) -> FieldSpec | None:
         return FieldSpec(F_DETAIL_IMAGE, "活动详情图片", IMAGE_EXTS,
                          settings.limit("image_mb") * MB, image=True, multiple=True,
                          max_files=settings.limit("detail_images"))
+    return _after_spec(settings, field)
+
+
+# 补充活动信息 (issue 12): photos of the effect (3–10 for 推优), 1–3 short videos,
+# participant evidence photos.
+VIDEO_EXTS = ("mp4", "mov")
+EFFECT_PHOTOS_MAX, EFFECT_VIDEOS_MAX, PARTICIPANT_PHOTOS_MAX = 10, 3, 5
+
+
+def _mb(settings: ScienceDaySettings, key: str) -> int:
+    """A size limit in MB; an unreadable stored value falls back to the default."""
+    from .settings import DEFAULTS
+
+    try:
+        value = settings.limit(key)
+    except (TypeError, ValueError, KeyError):
+        value = 0
+    return value if value > 0 else DEFAULTS["limits"][key]
+
+
+def _after_spec(settings: ScienceDaySettings, field: str) -> FieldSpec | None:
+    from .after_models import F_EFFECT_PHOTO, F_EFFECT_VIDEO, F_PARTICIPANT_PHOTO
+
+    if field == F_EFFECT_PHOTO:
+        return FieldSpec(F_EFFECT_PHOTO, "活动成效照片", IMAGE_EXTS,
+                         _mb(settings, "photo_mb") * MB, image=True, multiple=True,
+                         max_files=EFFECT_PHOTOS_MAX)
+    if field == F_EFFECT_VIDEO:
+        return FieldSpec(F_EFFECT_VIDEO, "活动短视频", VIDEO_EXTS,
+                         _mb(settings, "video_mb") * MB, multiple=True,
+                         max_files=EFFECT_VIDEOS_MAX)
+    if field == F_PARTICIPANT_PHOTO:
+        return FieldSpec(F_PARTICIPANT_PHOTO, "参与人数佐证照片", IMAGE_EXTS,
+                         _mb(settings, "photo_mb") * MB, image=True, multiple=True,
+                         max_files=PARTICIPANT_PHOTOS_MAX)
     return None
 
 

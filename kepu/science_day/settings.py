@@ -51,7 +51,9 @@ DEFAULTS: dict = {
                "scientists_note": 200, "detail_images": 9, "poster_mb": 10,
                "image_mb": 10, "hosts": 10, "organisers": 10, "coop_orgs": 10,
                # 活动总结: characters in each of its five parts (issue 12)
-               "summary_part": 2000},
+               "summary_part": 2000,
+               # 补充活动信息 (issue 12): effect / participant photos, short videos
+               "photo_mb": 10, "video_mb": 200},
     # 活动名称 containing this is a food-safety activity (seed 001 三.4)
     "food_safety_keyword": "食品安全",
     "help": {
