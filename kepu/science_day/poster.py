@@ -21,7 +21,7 @@ Backgrounds: the edition's ``Resource`` rows of kind ``background`` with an imag
 (gradients and shapes, no downloaded assets). Text sits on translucent bands, so it
 stays readable on any background.
 
-Chinese is drawn with the CJK font the PDF code embeds (``kepu.cases.pdf.cjk_font``:
+Chinese is drawn with the CJK font the PDF code embeds (``kepu.fonts.cjk_font``:
 Noto Sans CJK SC, the Simplified Chinese face of the collection).
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ _font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
 def font_paths() -> tuple[Path, Path]:
     """(regular, bold) CJK font files: the lookup of the PDF code (config PDF_CJK_FONT,
     Noto Sans CJK paths, fc-match). Raises ``PosterError`` without one."""
-    from ..cases.pdf import PdfFontError, cjk_font
+    from ..fonts import PdfFontError, cjk_font
 
     try:
         fonts = cjk_font()

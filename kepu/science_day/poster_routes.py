@@ -288,7 +288,7 @@ def _per_user() -> str:
     return f"sd-poster:{current_user.get_id()}"
 
 
-@bp.post("/activities/<int:activity_id>/poster", endpoint="poster_generate")
+@bp.post("/activities/<int:activity_id>/poster/generate", endpoint="poster_generate")
 @login_required
 @limiter.limit(_generate_limit, key_func=_per_user)
 def poster_generate(activity_id: int):

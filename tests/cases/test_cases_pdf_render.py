@@ -110,9 +110,11 @@ def test_case_pdf_permissions(cc, client, auth, make_user):
 def test_missing_cjk_font_is_a_clear_error(cc, client, auth, app, monkeypatch):
     from kepu.cases import pdf
 
-    monkeypatch.setattr(pdf, "REGULAR_CANDIDATES", [])
-    monkeypatch.setattr(pdf, "_fc_match", lambda pattern: None)
-    monkeypatch.setattr(pdf, "_cache", {})
+    from kepu import fonts
+
+    monkeypatch.setattr(fonts, "REGULAR_CANDIDATES", [])
+    monkeypatch.setattr(fonts, "_fc_match", lambda pattern: None)
+    monkeypatch.setattr(fonts, "_cache", {})
     app.config["PDF_CJK_FONT"] = "/nonexistent/font.ttf"
     cc.make_case(status="recommended")
     auth.login_as(cc.case_admin)

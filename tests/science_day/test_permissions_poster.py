@@ -128,7 +128,7 @@ def _poster_set(w) -> bool:
 
 # (endpoint, url, data, owner's status, changed(world) -> bool)
 POST_ROUTES = [
-    ("science_day.poster_generate", lambda w: _base(w), {"background": "builtin:leaf"}, 303,
+    ("science_day.poster_generate", lambda w: f"{_base(w)}/generate", {"background": "builtin:leaf"}, 303,
      lambda w: _generated_count(w) > 1),
     ("science_day.poster_use", lambda w: f"{_base(w)}/{w.poster.id}/use", {}, 303,
      _poster_set),
@@ -159,7 +159,7 @@ def test_post_matrix(client, auth, world, role, endpoint, url, data, status, cha
 @pytest.mark.parametrize("role", ROLES)
 def test_draft_generate_is_refused_for_everyone(client, auth, world, role):
     login(client, auth, world, role)
-    resp = client.post(_base(world, world.draft), data={"background": "builtin:sky"})
+    resp = client.post(f"{_base(world, world.draft)}/generate", data={"background": "builtin:sky"})
     check(resp, L if role == "anonymous" else 409 if role == "officer" else 404)
     assert _generated_count(world) == 1
 

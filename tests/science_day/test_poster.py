@@ -213,7 +213,7 @@ def base(a):
 
 
 def gen(client, a, key="builtin:sky", htmx=False):
-    return client.post(base(a), data={"background": key},
+    return client.post(f"{base(a)}/generate", data={"background": key},
                        headers={"HX-Request": "true"} if htmx else {})
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kepu.cases import pdf
+from kepu import fonts as pdf
 
 fontTools = pytest.importorskip("fontTools.ttLib")
 
