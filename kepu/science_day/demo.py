@@ -50,6 +50,17 @@ ACTIVITIES = [
      "线上", "网络科普"),
     ("社区健康讲堂（草稿）", "省科协", "北京市科学技术协会", "110105", "draft", 25,
      "线下", "科普讲座"),
+    # already held: its organiser fills in 补充活动信息 and 活动总结 (partly done here)
+    ("青少年航天科普报告会", "省科协", "北京市科学技术协会", "110108", "approved", -5,
+     "线下", "科普讲座"),
+]
+
+#: 下载资源 of the demo edition: (kind, title, description, link)
+RESOURCES = [
+    ("guide", "全国科普日平台操作指南（演示）", "信息员发布活动、补充活动信息和填报总结的步骤说明。",
+     "https://www.cast.org.cn/"),
+    ("example", "往年优秀活动案例选编（演示）", "供活动主办单位参考的往年优秀活动。",
+     "https://www.kepuchina.cn/"),
 ]
 
 
@@ -84,6 +95,7 @@ def load() -> None:
         db.session.add(InfoOfficer(user_id=officer.id, org_id=beijing.id if beijing else None,
                                    unit_name="北京市海淀区科学技术协会（演示）"))
     db.session.commit()
+    _load_resources(campaign)
     if db.session.scalar(select(func.count(Activity.id)).where(
             Activity.campaign_id == campaign.id)):
         return
@@ -116,6 +128,37 @@ def load() -> None:
             from .operations.listing import publish_snapshot
 
             publish_snapshot(a)
+        if days < 0:
+            _supplement(a)
     db.session.commit()
     click.echo(f"Demo activities: {len(ACTIVITIES)} (every review state; 13800000011 reviews "
                "北京's, 13800000012 is the national admin)")
+
+
+def _load_resources(campaign) -> None:
+    from .after_models import Resource
+
+    if db.session.scalar(select(func.count(Resource.id)).where(
+            Resource.campaign_id == campaign.id)):
+        return
+    for position, (kind, title, description, url) in enumerate(RESOURCES):
+        db.session.add(Resource(campaign_id=campaign.id, kind=kind, title=title,
+                                description=description, url=url, position=position))
+    db.session.commit()
+
+
+def _supplement(activity) -> None:
+    """An ended activity half-way through 补充活动信息: a media report, the participants
+    and two scientists; photos and the summary are left for the demo user."""
+    from .after_models import ActivityScientist, ActivitySupplement
+
+    db.session.add(ActivitySupplement(
+        activity_id=activity.id,
+        media_reports=[{"title": "青少年航天科普报告会在海淀举行（演示）",
+                        "url": "https://www.kepuchina.cn/"}],
+        participants_offline=180))
+    for position, (name, phone, unit, title) in enumerate([
+            ("李研究员", "13900000101", "中国科学院某研究所", "研究员"),
+            ("王工程师", "13900000102", "某航天研究院", "高级工程师")]):
+        db.session.add(ActivityScientist(activity_id=activity.id, position=position,
+                                         name=name, phone=phone, unit=unit, title=title))

@@ -2,13 +2,15 @@
 4 photos, a video (a 4-minute one refused with its length shown, a 2-minute one
 accepted), participants with an evidence photo, and a scientists list imported from the
 downloaded xlsx template with one bad row reported (nothing imported), then fixed and
-imported. The 推优 panel then shows the supplement complete. Any browser console error
+imported. The 推优 panel then shows the supplement complete; the summary is filed and
+the completeness panel turns complete; a poster is generated and set as the 宣传图. Any browser console error
 fails the test (tests/e2e/conftest.py). Screenshots at 1280 and 390 px go to
 $KEPU_SHOTS (default /work/shots/supp)."""
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,19 +30,21 @@ _spec.loader.exec_module(sd_media)
 def seed(server) -> int:
     def _seed():
         from kepu.accounts.models import User
+        from kepu.accounts.operations import grant_role
         from kepu.admin.models import Campaign
         from kepu.extensions import db
         from kepu.science_day.models import Activity
         from kepu.timeutil import utcnow
 
         c = Campaign(kind="science_day", year=2026, title="2026年全国科普日", settings={
-            "windows": {"supplement": {"open": "2020-01-01 00:00",
-                                       "close": "2099-10-14 23:59:59"}}})
+            "windows": {key: {"open": "2020-01-01 00:00", "close": "2099-10-14 23:59:59"}
+                        for key in ("supplement", "summary")}})
         db.session.add(c)
         owner = User(phone=OWNER, name="信息员")
         owner.set_password(PASSWORD)
         db.session.add(owner)
         db.session.flush()
+        grant_role(owner, "info_officer")
         now = utcnow()
         a = Activity(campaign_id=c.id, owner_id=owner.id, status="approved",
                      name="科学之夜：走近量子世界", mode="线上线下", activity_type="科普讲座",
@@ -199,7 +203,40 @@ def test_supplement_journey(browser: Browser, live_server, tmp_path):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways at 390 px ({width})"
     shoot(page, "supplement-filled-390")
+
+    # the rest of the issue's journey on the same activity: the summary is filed and the
+    # completeness panel turns complete; then a poster is generated and set as 宣传图
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/science-day/activities/{aid}")
+    after = page.locator("#after-panel")
+    expect(after.locator("#after-supplement")).to_contain_text("完整")
+    expect(after.locator("#after-overall")).to_have_text("缺 2 项")
+    go(after.get_by_role("link", name="填写活动总结"))
+    for label, text in SUMMARY:
+        page.get_by_label(re.compile(label)).fill(text)
+    go(page.get_by_role("button", name="提交总结"))
+    after = page.locator("#after-panel")
+    expect(after.locator("#after-overall")).to_have_text("完整")
+    expect(after.locator("#after-summary")).to_contain_text("已于")
+
+    poster = page.locator("#poster-panel")
+    poster.get_by_role("button", name="生成活动海报").click()
+    expect(poster.locator("[role=status]")).to_contain_text("海报已生成")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#poster-panel img.poster-preview');"
+        " return i && i.complete && i.naturalWidth > 0; }")
+    shoot(page, "journey-poster-1280")
+    go(page.locator("#poster-panel").get_by_role("button", name="设为活动宣传图").first)
+    expect(page.locator("#poster-panel .badge-ok")).to_have_text("当前活动宣传图")
+    expect(page.get_by_role("img", name="活动宣传图")).to_be_visible()
     ctx.close()
+
+
+SUMMARY = [("活动基本情况", "9月20日晚在北京科学中心举办，线下80人、线上1500人参加。"),
+           ("主要成果成效", "观众了解了量子通信的基本原理，现场问答30余次。"),
+           ("特色亮点", "科学家现场演示，线上同步直播。"),
+           ("形成可复用的科普资源情况", "形成讲座视频1部、展板8块。"),
+           ("工作体会", "提前预约、线上线下结合效果好。")]
 
 
 def test_before_the_end_the_page_says_why(browser: Browser, live_server):
