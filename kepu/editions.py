@@ -25,6 +25,9 @@ SETTINGS_CONFLICT = ("本届设置已被其他管理员修改。为避免覆盖�
                      "下方保留了您填写的内容，请核对后再次保存（将以您的内容为准）。")
 
 
+_ALL_EDITIONS = None
+
+
 def editions_of(kind: str) -> list:
     """Every edition of ``kind``, newest first. Within a request every campaign's
     editions are read once, in one statement (the header, the footer, the lists, the
@@ -35,15 +38,18 @@ def editions_of(kind: str) -> list:
     from .extensions import db
     from .request_cache import request_cache
 
-    order = (Campaign.year.desc(), Campaign.id.desc())
     cache = request_cache()
     if cache is None:
+        order = (Campaign.year.desc(), Campaign.id.desc())
         return list(db.session.scalars(select(Campaign).where(Campaign.kind == kind)
                                        .order_by(*order)))
     by_kind = cache.get("editions")
     if by_kind is None:
         by_kind = {}
-        for campaign in db.session.scalars(select(Campaign).order_by(*order)):
+        global _ALL_EDITIONS
+        if _ALL_EDITIONS is None:     # built once: every request runs it
+            _ALL_EDITIONS = select(Campaign).order_by(Campaign.year.desc(), Campaign.id.desc())
+        for campaign in db.session.scalars(_ALL_EDITIONS):
             by_kind.setdefault(campaign.kind, []).append(campaign)
         cache["editions"] = by_kind
     return by_kind.get(kind, [])

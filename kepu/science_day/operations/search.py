@@ -30,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import column, event, func, literal_column, select, table, true
+from sqlalchemy import bindparam, column, event, func, literal_column, select, table, true
 
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.selectable import Join
@@ -420,21 +420,33 @@ def count_statement(campaign_id: int, f: PublicFilters, now=None):
     return select(func.count()).select_from(stmt.limit(count_cap(f) + 1).subquery())
 
 
+_TALLY_STATEMENTS: dict = {}
+
+
 def tally_statement(campaign_id: int, f: PublicFilters):
-    T = ActivityPublicTally
-    stmt = select(func.coalesce(func.sum(T.n), 0)).where(T.campaign_id == campaign_id)
-    if f.province:
-        stmt = stmt.where(T.province_code == f.province)
-    if f.type:
-        stmt = stmt.where(T.activity_type == f.type)
-    if f.mode:
-        stmt = stmt.where(T.mode == f.mode)
-    return stmt
+    """The listed rows' count from the tallies, as (statement, parameters): the statement
+    of each filter combination is built once (every public list page runs one)."""
+    key = (bool(f.province), bool(f.type), bool(f.mode))
+    stmt = _TALLY_STATEMENTS.get(key)
+    if stmt is None:
+        T = ActivityPublicTally
+        stmt = select(func.coalesce(func.sum(T.n), 0)).where(
+            T.campaign_id == bindparam("campaign_id"))
+        if f.province:
+            stmt = stmt.where(T.province_code == bindparam("province"))
+        if f.type:
+            stmt = stmt.where(T.activity_type == bindparam("type"))
+        if f.mode:
+            stmt = stmt.where(T.mode == bindparam("mode"))
+        _TALLY_STATEMENTS[key] = stmt
+    return stmt, {"campaign_id": campaign_id, "province": f.province, "type": f.type,
+                  "mode": f.mode}
 
 
 CARD_COLUMNS = (AP.activity_id, AP.name, AP.mode, AP.activity_type, AP.start_at, AP.end_at,
                 AP.province_code, AP.city_code, AP.county_code, AP.host_names,
                 AP.poster_file_id)
+_CARDS = select(*CARD_COLUMNS).where(AP.activity_id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -473,7 +485,7 @@ def public_page(campaign_id: int, f: PublicFilters, now=None) -> PublicPage:
     now = now or utcnow()
     cap = count_cap(f)
     if f.tally_only:
-        total, capped = int(db.session.scalar(tally_statement(campaign_id, f)) or 0), False
+        total, capped = int(db.session.scalar(*tally_statement(campaign_id, f)) or 0), False
     else:
         total = int(db.session.scalar(count_statement(campaign_id, f, now)) or 0)
         capped = total > cap
@@ -486,8 +498,7 @@ def public_page(campaign_id: int, f: PublicFilters, now=None) -> PublicPage:
     rows = []
     if ids:
         # the columns a card shows, as plain rows (no snapshot JSON, no ORM objects)
-        found = {r.activity_id: r for r in db.session.execute(
-            select(*CARD_COLUMNS).where(AP.activity_id.in_(ids)))}
+        found = {r.activity_id: r for r in db.session.execute(_CARDS, {"ids": ids})}
         rows = [found[i] for i in ids if i in found]
     if capped and len(ids) < PER_PAGE:
         pages = page
