@@ -3,8 +3,8 @@ the admin home.
 
 Cards (current edition = the latest Science Day edition):
 
-- 我的活动 (everyone; own entries): 退回 (省/全国审批拒绝) / 草稿 / 审核中 / 已通过, the
-  filing deadline, 发布活动;
+- 我的活动 (everyone; own entries): 退回 (省/全国审批拒绝) / 待补充信息或总结 (held,
+  approved, not complete) / 草稿 / 审核中 / 已通过, the filing deadline, 发布活动;
 - 省级审核 (provincial admins, one card per province): 省管理员审批中 to decide, then what
   went on to national review and what was approved — from the trigger-kept tallies;
 - 全国审核 (national admins): 全国审批中 to decide, 已通过;
@@ -56,16 +56,26 @@ def own_card(user, campaign, settings) -> Card | None:
 
     card = Card(key="science_day.own", title="我的活动", subtitle=campaign.title, role=False,
                 optional=not counts, order=45, deadline=_deadline(settings))
+    unfinished = _unfinished_after_event(user, campaign) if counts.get(APPROVED) else []
     card.counts = [
         Count("退回修改", rejected, link("needs_action=1"), "warn"),
         Count("草稿", counts.get(DRAFT, 0), link(f"status={DRAFT}"), "todo"),
         Count("审核中", sum(counts.get(s, 0) for s in IN_REVIEW), mine),
         Count("已通过", counts.get(APPROVED, 0), link(f"status={APPROVED}")),
     ]
+    if unfinished:
+        # held and approved, but 补充活动信息 or 活动总结 is missing (seed 001 三.9)
+        card.counts.insert(1, Count("待补充信息或总结", len(unfinished),
+                                    link(f"status={APPROVED}"), "todo"))
     window = settings.phase("filing")
     new = url_or_none("science_day.new_activity")
+    after_open = settings.phase("supplement").open or settings.phase("summary").open
+    view = url_or_none("science_day.view_activity", activity_id=unfinished[0].id) \
+        if unfinished else None
     if rejected:
         card.action = Link("修改退回的活动", link("needs_action=1"))
+    elif unfinished and after_open and view:
+        card.action = Link("补充活动信息和总结", view)
     elif window.open and new:
         card.action = Link("发布活动", new)
     elif mine:
@@ -73,6 +83,22 @@ def own_card(user, campaign, settings) -> Card | None:
     if not window.open:
         card.note = window.message
     return card
+
+
+def _unfinished_after_event(user, campaign) -> list:
+    """The user's approved activities that have ended and are not complete (the shared
+    completeness predicate), soonest ended first."""
+    from .completeness import check_many
+
+    ended = list(db.session.scalars(
+        select(Activity).where(Activity.owner_id == user.id,
+                               Activity.campaign_id == campaign.id,
+                               Activity.status == APPROVED, Activity.end_at < utcnow())
+        .order_by(Activity.end_at)))
+    if not ended:
+        return []
+    checks = check_many(ended)
+    return [a for a in ended if not checks[a.id].complete]
 
 
 def province_cards(user, campaign, settings) -> list[Card]:

@@ -489,3 +489,27 @@ def test_unreadable_stored_values_never_take_a_page_down(client, auth, sd):
     # and the owner can still write over it
     assert post(client, a, "file", **TEXTS).status_code == 303
     assert sup_of(a).summary == TEXTS
+
+
+# --------------------------------------------------------------------------- the workbench
+
+def test_workbench_card_counts_held_activities_still_to_complete(client, auth, sd):
+    """我的活动 on the 工作台 counts the approved, ended activities that are not complete
+    (the shared predicate) and leads to the first of them; a complete one drops out."""
+    from kepu.science_day.after_models import SUMMARY_PARTS
+
+    first = make_activity(sd, ended_days_ago=3, name="先结束的活动")
+    second = make_activity(sd, ended_days_ago=1, name="后结束的活动")
+    make_activity(sd, ended_days_ago=-3, name="还没举办的活动")       # not ended: not counted
+    auth.login_as(sd["owner"])
+    html = client.get("/workbench").get_data(as_text=True)
+    assert re.search(r"待补充信息或总结\D*2\b", html), html[html.find("我的活动"):][:1500]
+    assert f'/science-day/activities/{first.id}"' in html and "补充活动信息和总结" in html
+
+    sup = complete_supplement(first, sd["owner"])
+    sup.summary = {k: "内容" for k, _ in SUMMARY_PARTS}
+    sup.summary_filed_at = utcnow()
+    db.session.commit()
+    html = client.get("/workbench").get_data(as_text=True)
+    assert re.search(r"待补充信息或总结\D*1\b", html)
+    assert f'/science-day/activities/{second.id}"' in html
