@@ -18,6 +18,7 @@ from .. import timeutil
 from ..extensions import db
 from ..sms.service import SmsCodeError, verify_code
 from ..workflow import audit
+from . import hooks
 from . import roles as R
 from . import sessions
 from . import validators as V
@@ -67,6 +68,7 @@ def register_user(phone: str, password: str, code: str) -> User:
     except IntegrityError:  # registered concurrently
         db.session.rollback()
         raise AccountError(MSG_PHONE_TAKEN, "phone") from None
+    hooks.run(user)
     return user
 
 

@@ -12,6 +12,9 @@ UNIT_ADMIN = "unit_admin"
 EXPERT = "expert"
 INFO_OFFICER = "info_officer"
 CASE_UNIT = "case_unit"
+# 全国科普日 推优 admins (issue 13): of a province (region) or a 全国学会 / 部委 (org)
+TUIYOU_ADMIN = "tuiyou_admin"
+TUIYOU_ORG_ADMIN = "tuiyou_org_admin"
 
 #: role -> (Chinese label, scope kind: None | "org" | "region" | "campaign")
 ROLES: dict[str, tuple[str, str | None]] = {
@@ -26,6 +29,8 @@ ROLES: dict[str, tuple[str, str | None]] = {
     EXPERT: ("评审专家", "campaign"),
     INFO_OFFICER: ("科普中国信息员", None),
     CASE_UNIT: ("案例推荐单位管理员", "org"),
+    TUIYOU_ADMIN: ("科普日推优管理员（省级）", "region"),
+    TUIYOU_ORG_ADMIN: ("科普日推优管理员（学会/部委）", "org"),
 }
 
 

@@ -15,7 +15,7 @@ from ..extensions import limiter
 from ..htmx import is_fragment, render
 from ..urls import safe_next
 from ..sms.service import SendResult, seconds_until_resend, send_code
-from . import bp, sessions
+from . import bp, hooks, sessions
 from . import operations as ops
 from . import validators as V
 from .forms import (
@@ -52,6 +52,7 @@ def _start_session(user) -> None:
     login_user(user, remember=False)
     sessions.start(user)
     ops.record_login(user)
+    hooks.run(user)
 
 
 def _sms_action(form, purpose: str) -> SendResult:

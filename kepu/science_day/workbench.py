@@ -201,6 +201,39 @@ def cards(user) -> list[Card]:
     if card:
         out.append(card)
     out += reader_cards(user, campaign)
+    out += tuiyou_cards(user, campaign, settings)
+    return out
+
+
+def tuiyou_cards(user, campaign, settings) -> list[Card]:
+    """推优 (issue 13): a card per scope for its 推优 admin (quota used / total, the
+    deadline); national admins get one linking to quotas and 推优 admins."""
+    from . import tuiyou
+
+    out = []
+    close = settings.window_of("recommend")[1]
+    deadline = Deadline("推优截止", close) if close else None
+    base = url_or_none("science_day.tuiyou_home")
+    scopes = tuiyou.scopes_of(user)
+    for scope in scopes:
+        q = tuiyou.quota_of(campaign.id, scope.key)
+        url = base and (f"{base}?scope={scope.key}" if len(scopes) > 1 else base)
+        card = Card(key=f"science_day.tuiyou.{scope.key}", title="推荐优秀活动",
+                    subtitle=scope.name, order=40, deadline=deadline)
+        card.counts = [Count("已推荐", q.activities_used if q else 0, url),
+                       Count("名额", q.activities if q else 0, url)]
+        card.action = Link("推荐优秀活动", url) if url else None
+        out.append(card)
+    quotas = url_or_none("science_day.tuiyou_quotas")
+    if is_national(user) and quotas:
+        card = Card(key="science_day.tuiyou.national", title="推优", subtitle=campaign.title,
+                    order=38, deadline=deadline)
+        card.action = Link("设置推优名额", quotas)
+        admins = url_or_none("science_day.tuiyou_admins")
+        card.counts = [Count("已授权推优管理员", len(tuiyou.grants()), admins)]
+        if admins:
+            card.links = [Link("推优管理员", admins)]
+        out.append(card)
     return out
 
 
