@@ -320,7 +320,8 @@ def candidate_query(campaign_id: int, scope: Scope, q: str = ""):
     stmt = select(Activity).where(*_scope_where(campaign_id, scope))
     if q:
         stmt = stmt.where(Activity.name.contains(q, autoescape=True))
-    return stmt.order_by(Activity.submitted_at.desc(), Activity.id.desc())
+    # submitted_at alone: the index's order (ties keep the index's row order), no sort
+    return stmt.order_by(Activity.submitted_at.desc())
 
 
 def recommended_query(campaign_id: int, scope: Scope):
