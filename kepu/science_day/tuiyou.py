@@ -26,7 +26,7 @@ from ..accounts.hooks import on_account
 from ..accounts.models import Grant, User
 from ..admin.models import Campaign
 from ..extensions import db
-from ..orgs import regions
+from ..orgs import regions, supervisors
 from ..orgs.models import Org
 from ..timeutil import utcnow
 from ..workflow import OperationError, audit
@@ -46,12 +46,14 @@ ORG_CATEGORIES = (SUP_SOCIETY, SUP_MINISTRY)
 # --------------------------------------------------------------------------- scopes
 
 def scope_from_key(key: str) -> Scope | None:
+    """A province (or the 兵团), or a 全国学会 / 部委 org; anything else None (→ 404)."""
     kind, _, rest = (key or "").partition(":")
-    if kind == "province" and rest and (regions.name(rest) or rest == BINGTUAN_ROUTE):
+    if kind == "province" and rest in province_keys():
         return province_scope(rest)
     if kind == "org" and rest.isdigit() and len(rest) < 12:
         org = db.session.get(Org, int(rest))
-        return org_scope(org) if org is not None else None
+        if org is not None and supervisors.category_of(org) in ORG_CATEGORIES:
+            return org_scope(org)
     return None
 
 
@@ -121,7 +123,9 @@ class Formula:
 
 
 def formula_of(campaign: Campaign) -> Formula:
-    raw = ((campaign.settings or {}).get("tuiyou") or {})
+    stored = campaign.settings if isinstance(campaign.settings, dict) else {}
+    raw = stored.get("tuiyou")
+    raw = raw if isinstance(raw, dict) else {}
     values = {}
     for key, default in FORMULA_DEFAULTS.items():
         try:
@@ -154,7 +158,7 @@ def save_formula(campaign: Campaign, form, by) -> dict[str, str]:
     }
     if errors:
         return errors
-    settings = dict(campaign.settings or {})
+    settings = dict(campaign.settings) if isinstance(campaign.settings, dict) else {}
     settings["tuiyou"] = values
     campaign.settings = settings
     audit("campaign", campaign.id, "tuiyou_formula", by, data=values)

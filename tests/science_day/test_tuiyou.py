@@ -242,13 +242,35 @@ def test_quota_cannot_go_below_what_is_recommended(ty, client, auth):
     assert r.status_code == 422 and "名额不能少于已推荐数" in r.get_data(as_text=True)
 
 
-def test_unreadable_formula_settings_fall_back(ty, client, auth):
-    ty["campaign"].settings = {**ty["campaign"].settings,
-                               "tuiyou": {"total_activities": "x", "minimum": None}}
+@pytest.mark.parametrize("stored", [{"total_activities": "x", "minimum": None}, "garbage",
+                                    ["a"]])
+def test_unreadable_formula_settings_fall_back(ty, client, auth, stored):
+    ty["campaign"].settings = {**ty["campaign"].settings, "tuiyou": stored}
     db.session.commit()
     auth.login_as(ty["national"])
     r = client.get("/science-day/tuiyou/quotas")
     assert r.status_code == 200 and 'value="1000"' in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("scope", ["province:1101", "province:99", "province:", "org:999999",
+                                   "org:x", "city:11", ""])
+def test_unknown_or_wrong_level_scopes_are_404(ty, client, auth, scope):
+    auth.login_as(ty["national"])
+    r = client.post("/science-day/tuiyou/quotas/save",
+                    data={"scope": scope, "activities": "1", "units": "1"})
+    assert r.status_code == 404
+    r = client.post("/science-day/tuiyou/admins/grant",
+                    data={"scope": scope, "name": "张三", "phone": "13912340001"})
+    assert r.status_code == 404
+    assert db.session.scalar(select(TuiyouQuota)) is None
+    assert db.session.scalar(select(TuiyouGrant)) is None
+
+
+def test_an_org_that_is_not_a_society_or_ministry_is_no_scope(ty, client, auth):
+    auth.login_as(ty["national"])
+    r = client.post("/science-day/tuiyou/admins/grant",
+                    data={"scope": f"org:{ty['bj'].id}", "name": "张三", "phone": "13912340001"})
+    assert r.status_code == 404
 
 
 # --------------------------------------------------------------------------- eligibility
