@@ -10,3 +10,4 @@ from . import poster_routes  # noqa: F401
 from . import resource_routes  # noqa: F401
 from . import annual_routes  # noqa: F401
 from . import summary_routes  # noqa: F401
+from . import stats_routes  # noqa: F401
