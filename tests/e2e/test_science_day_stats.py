@@ -76,6 +76,7 @@ def login(page, server, phone):
 def shot(page, shots, label):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{label}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{label}-top.png"))   # the first screen, readable
     shots(page, label)
 
 
