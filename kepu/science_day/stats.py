@@ -38,6 +38,8 @@ UNKNOWN_REGION = "（地区未填或无法识别）"
 BEIJING = timedelta(hours=8)
 #: Org.certifications tags (kepu.orgs.certify) of the 归口 units counted per unit (三.5).
 SUPERVISOR_CERTS = ("全国科普示范县（市、区）", "示范县创建单位")
+#: … and of the 主办单位 counted per unit (三.3).
+HOST_CERTS = ("全国科普教育基地", "免费开放科技馆")
 
 
 @dataclass(frozen=True)
@@ -297,10 +299,7 @@ def food_safety(campaign_id: int, scope: Scope) -> Table:
 
 def certified_supervisors(campaign_id: int, scope: Scope) -> Table:
     """Per 归口 unit that is a 全国科普示范县 or 创建单位 科协 (Org.certifications)."""
-    certified = [o for o in db.session.scalars(
-        select(Org).where(Org.certifications.is_not(None)))
-        if isinstance(o.certifications, list)
-        and any(t in SUPERVISOR_CERTS for t in o.certifications)]
+    certified = _certified(SUPERVISOR_CERTS)
     rows = []
     if certified:
         ids = [o.id for o in certified]
@@ -314,6 +313,55 @@ def certified_supervisors(campaign_id: int, scope: Scope) -> Table:
                 rows.append((f"{o.name}（{tag}）", counts[o.id], None))
     return Table("certified_supervisor", "归口为全国科普示范县或创建单位科协的活动，按单位",
                  "归口单位", rows)
+
+
+def _certified(tags) -> list[Org]:
+    return [o for o in db.session.scalars(select(Org).where(Org.certifications.is_not(None)))
+            if isinstance(o.certifications, list) and any(t in tags for t in o.certifications)]
+
+
+def _host_pairs(campaign_id: int, scope: Scope) -> list[tuple]:
+    """(host id, host name, activities) over the hosts JSON of the scope's approved
+    activities, expanded in the database (json_each / json_array_elements)."""
+    where = approved_where(campaign_id, scope)
+    if db.engine.dialect.name == "postgresql":
+        j = func.json_array_elements(Activity.hosts).table_valued("value").alias("h")
+        hid, hname = j.c.value.op("->>")("id"), j.c.value.op("->>")("name")
+    else:
+        j = func.json_each(Activity.hosts).table_valued("value", "type").alias("h")
+        hid = func.json_extract(j.c.value, "$.id")
+        hname = func.json_extract(j.c.value, "$.name")
+        where.append(j.c.type == "object")
+    stmt = (select(hid, hname, func.count(func.distinct(Activity.id)))
+            .select_from(Activity).join(j, text("1 = 1")).where(*where).group_by(hid, hname))
+    return list(db.session.execute(stmt))
+
+
+def certified_hosts(campaign_id: int, scope: Scope) -> Table:
+    """Per 主办单位 that is a 全国科普教育基地 or 免费开放科技馆: by the host's org id when the
+    form picked one, else by its name against the certified orgs' names."""
+    certified = _certified(HOST_CERTS)
+    rows = []
+    if certified:
+        by_id = {o.id: o for o in certified}
+        by_name = {o.name.strip(): o for o in certified}
+        per: dict[int, int] = {}
+        for hid, hname, n in _host_pairs(campaign_id, scope):
+            org = None
+            try:
+                org = by_id.get(int(hid)) if hid not in (None, "") else None
+            except (TypeError, ValueError):
+                org = None
+            if org is None and hid in (None, "") and isinstance(hname, str):
+                org = by_name.get(hname.strip())
+            if org is not None:
+                per[org.id] = per.get(org.id, 0) + n
+        for oid, n in sorted(per.items(), key=lambda kv: (-kv[1], by_id[kv[0]].name)):
+            o = by_id[oid]
+            tag = "、".join(t for t in HOST_CERTS if t in o.certifications)
+            rows.append((f"{o.name}（{tag}）", n, None))
+    return Table("certified_host", "主办单位为全国科普教育基地或免费开放科技馆的活动，按单位",
+                 "主办单位", rows)
 
 
 # --------------------------------------------------------------------------- review
@@ -356,12 +404,18 @@ def review_stats(campaign_id: int, scope: Scope) -> ReviewStats:
 
 
 TABLE_KEYS = ("region", "day", "category", "supervisor_org", "mode", "type", "joint",
-              "special", "youth", "food_safety", "certified_supervisor")
+              "special", "youth", "food_safety", "certified_supervisor", "certified_host")
 
 
-def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | None = None
-          ) -> list[Table]:
-    """The page's tables (``only``: just that one, for its xlsx)."""
+#: Tables read row by row (the hosts JSON of every approved activity in scope: ~6 s for
+#: the country at 1,000,000 activities): computed when asked for (?more=<key>).
+ON_DEMAND = ("certified_host",)
+
+
+def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | None = None,
+          extra: tuple = ()) -> list[Table]:
+    """The page's tables (``only``: just that one, for its xlsx; ``extra``: on-demand
+    tables to include)."""
     makers = {
         "region": lambda: by_region(campaign_id, scope, drill, link),
         "day": lambda: by_day(campaign_id, scope),
@@ -382,6 +436,7 @@ def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | N
                                  "青少年科学节"),
         "food_safety": lambda: food_safety(campaign_id, scope),
         "certified_supervisor": lambda: certified_supervisors(campaign_id, scope),
+        "certified_host": lambda: certified_hosts(campaign_id, scope),
     }
-    keys = [only] if only else list(TABLE_KEYS)
+    keys = [only] if only else [k for k in TABLE_KEYS if k not in ON_DEMAND or k in extra]
     return [makers[k]() for k in keys]

@@ -65,7 +65,8 @@ def stats_page():
     if campaign is not None:
         def link(code):
             return url_for("science_day.stats", **_args(scope, scopes, region=code))
-        tables = S.build(campaign.id, scope, drill, link)
+        more = tuple(k for k in request.args.getlist("more") if k in S.ON_DEMAND)
+        tables = S.build(campaign.id, scope, drill, link, extra=more)
         review = S.review_stats(campaign.id, scope)
         crumbs = _crumbs(scope, scopes, drill)
     return render(TEMPLATE, scope=scope, scopes=scopes, campaign=campaign, drill=drill,
@@ -73,7 +74,10 @@ def stats_page():
                     review_table=_review_table(review) if review else None,
                     export_args=_args(scope, scopes, region=drill if drill != scope.region_root
                                       else None),
-                    rate=_rate)
+                    rate=_rate, on_demand=[k for k in S.ON_DEMAND
+                                           if k not in {t.key for t in tables}],
+                    more_url=lambda key: url_for("science_day.stats", more=key, **_args(
+                        scope, scopes, region=drill if drill != scope.region_root else None)))
 
 
 def _crumbs(scope: S.Scope, scopes, drill: str | None) -> list[tuple[str, str | None]]:

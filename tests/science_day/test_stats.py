@@ -25,7 +25,10 @@ def world(app, make_user):
     bj = Org(name="北京市科学技术协会", kind="省级科协", region_code="11")
     society = Org(name="中国科普作家协会", kind="全国学会")
     other_society = Org(name="中国化学会", kind="全国学会")
-    db.session.add_all([campaign, gd, gz_county, bj, society, other_society])
+    base = Org(name="广东科学中心", kind="其他", certifications=["全国科普教育基地"])
+    museum = Org(name="北京科学中心", kind="其他",
+                 certifications=["免费开放科技馆", "全国科普教育基地"])
+    db.session.add_all([campaign, gd, gz_county, bj, society, other_society, base, museum])
     db.session.commit()
     owner = make_user("13900001001", roles=["info_officer"])
     users = {
@@ -42,11 +45,11 @@ def world(app, make_user):
     t0 = datetime(2026, 9, 15, 1, 0)   # 09:00 Beijing, 9/15
 
     def add(status="approved", region="440111", cat="区县科协", org=gz_county, route="44",
-            mode="线下", typ="科普讲座", start=t0, **kw):
+            mode="线下", typ="科普讲座", start=t0, hosts=None, **kw):
         a = Activity(campaign_id=campaign.id, owner_id=owner.id, status=status, name="活动",
                      mode=mode, activity_type=typ, start_at=start, region_code=region,
                      supervisor_category=cat, supervisor_org_id=org.id if org else None,
-                     route_province=route, hosts=[{"name": "某馆"}],
+                     route_province=route, hosts=hosts or [{"name": "某馆"}],
                      submitted_at=t0 - timedelta(days=10), **kw)
         db.session.add(a)
         return a
@@ -54,16 +57,18 @@ def world(app, make_user):
     # 广东: 3 approved in 白云 (one a food-safety one, one starting 9/15 23:30 Beijing =
     # 15:30 UTC, one on 9/16 Beijing = 9/15 16:30 UTC), 1 approved in 天河, 1 pending in 白云
     add(food_safety=True, joint_action=True, joint_action_items=["科普进社区", "科技志愿"],
-        decided_at=t0 - timedelta(days=8))
+        decided_at=t0 - timedelta(days=8),
+        hosts=[{"id": base.id, "name": "广东科学中心（改名前）"}, {"name": "北京科学中心"}])
     add(start=datetime(2026, 9, 15, 15, 30), mode="线上", typ="科普展览",
         joint_action=True, joint_action_items=["科普进社区"], decided_at=t0 - timedelta(days=6))
     add(start=datetime(2026, 9, 15, 16, 30), youth_festival=True,
-        decided_at=t0 - timedelta(days=4))
+        decided_at=t0 - timedelta(days=4), hosts=[{"name": " 广东科学中心 "}])
     add(region="440106", cat="省科协", org=gd, special_action=True,
         special_action_items=["食品安全", "防灾减灾"])
-    add(status="province_pending")
+    add(status="province_pending", hosts=[{"id": base.id, "name": "广东科学中心"}])
     # 北京: 1 approved, 1 nationally refused (after the province approved)
-    b1 = add(region="110105", cat="省科协", org=bj, route="11")
+    b1 = add(region="110105", cat="省科协", org=bj, route="11",
+             hosts=[{"id": museum.id, "name": "北京科学中心"}, {"name": "不认识的单位"}])
     b2 = add(status="national_rejected", region="110105", cat="省科协", org=bj, route="11")
     # society (national only route): 2 approved in 广东 region, 1 national pending
     add(region="440106", cat="全国学会", org=society, route=None, food_safety=True)
@@ -81,7 +86,8 @@ def world(app, make_user):
 
 def _tables(campaign, scope, drill=None):
     drill = S.valid_drill(scope, drill)
-    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}")}
+    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}",
+                                           extra=S.ON_DEMAND)}
 
 
 def _scope(user, key=None):
@@ -110,6 +116,10 @@ def test_national_tables_exact(world):
     assert t["food_safety"] == [("广东省", 1, None), ("全国直审（部委、全国学会归口）", 1, None)]
     assert t["certified_supervisor"] == [
         ("广州市白云区科学技术协会（示范县）", 3, None)]
+    # by id (whatever the name typed), else by the name; a pending one never counts
+    assert t["certified_host"] == [
+        ("北京科学中心（全国科普教育基地、免费开放科技馆）", 2, None),
+        ("广东科学中心（全国科普教育基地）", 2, None)]
     orgs = dict((label, n) for label, n, _ in t["supervisor_org"])
     assert orgs == {"广州市白云区科学技术协会": 3, "中国科普作家协会": 2, "广东省科学技术协会": 1,
                     "北京市科学技术协会": 1, "中国化学会": 1}
@@ -135,6 +145,8 @@ def test_provincial_admin_sees_only_their_province(world):
     # the province's own route only: 4 approved (the society's 广东 activity is national-only)
     assert [r for r in t["region"] if r[1]] == [("广州市", 4, "L4401")]
     assert t["food_safety"] == [("广东省", 1, None)]
+    assert t["certified_host"] == [("广东科学中心（全国科普教育基地）", 2, None),
+                                   ("北京科学中心（全国科普教育基地、免费开放科技馆）", 1, None)]
     # a 北京 region cannot be drilled into: falls back to the province
     assert S.valid_drill(scope, "11") == "44" and S.valid_drill(scope, "110105") == "44"
     bj = _tables(campaign, _scope(users["bj"]))
@@ -201,6 +213,14 @@ def test_page_and_export(client, auth, world):
     sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
     assert "北京市" in sheet and "50.0%" in sheet
     assert client.get("/science-day/stats/export.xlsx?table=nope").status_code == 404
+    # the hosts table is computed when asked for, and in its xlsx
+    html = client.get("/science-day/stats/").get_data(as_text=True)
+    assert "统计此表" in html and "广东科学中心（" not in html
+    html = client.get("/science-day/stats/?more=certified_host").get_data(as_text=True)
+    assert "广东科学中心（全国科普教育基地）" in html and "统计此表" not in html
+    resp = client.get("/science-day/stats/export.xlsx?table=certified_host")
+    sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "北京科学中心（全国科普教育基地、免费开放科技馆）" in sheet and "<v>4</v>" in sheet
 
 
 def test_scope_picker_and_foreign_scope(client, auth, world):
