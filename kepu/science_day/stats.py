@@ -20,7 +20,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from ..accounts import roles as R
@@ -239,15 +239,27 @@ def by_column(campaign_id: int, scope: Scope, column, key: str, title: str, head
                                     for v, n in rows])
 
 
-def by_flag_items(campaign_id: int, scope: Scope, flag, items, key: str, title: str,
+def flagged_rows(campaign_id: int, scope: Scope) -> list[tuple]:
+    """(联合行动, its items, 专项行动, its items, 青少年科学节) of the approved activities in
+    scope that carry any of the three: one read for the three tables."""
+    return list(db.session.execute(
+        select(Activity.joint_action, Activity.joint_action_items, Activity.special_action,
+               Activity.special_action_items, Activity.youth_festival)
+        .where(*approved_where(campaign_id, scope),
+               or_(Activity.joint_action.is_(True), Activity.special_action.is_(True),
+                   Activity.youth_festival.is_(True)))))
+
+
+def by_flag_items(flagged: list[tuple], position: int, key: str, title: str,
                   head: str) -> Table:
     """A yes/no flag with its items (JSON list): how many carry it, then per item."""
-    where = approved_where(campaign_id, scope) + [flag.is_(True)]
     per: dict[str, int] = {}
     total = 0
-    for (values,) in db.session.execute(select(items).where(*where)):
+    for row in flagged:
+        if not row[position]:
+            continue
         total += 1
-        seen = set()
+        values, seen = row[position + 1], set()
         for v in values if isinstance(values, list) else []:
             name = str(v).strip() if isinstance(v, (str, int)) else ""
             if name and name not in seen:
@@ -261,10 +273,8 @@ def by_flag_items(campaign_id: int, scope: Scope, flag, items, key: str, title: 
     return t
 
 
-def by_flag(campaign_id: int, scope: Scope, flag, key: str, title: str) -> Table:
-    n = db.session.scalar(select(func.count()).where(
-        *approved_where(campaign_id, scope), flag.is_(True))) or 0
-    return Table(key, title, "", [("纳入", n, None)])
+def by_flag(flagged: list[tuple], position: int, key: str, title: str) -> Table:
+    return Table(key, title, "", [("纳入", sum(1 for row in flagged if row[position]), None)])
 
 
 def by_supervisor_org(campaign_id: int, scope: Scope) -> Table:
@@ -416,6 +426,13 @@ def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | N
           extra: tuple = ()) -> list[Table]:
     """The page's tables (``only``: just that one, for its xlsx; ``extra``: on-demand
     tables to include)."""
+    memo: dict = {}
+
+    def flagged():
+        if "flagged" not in memo:
+            memo["flagged"] = flagged_rows(campaign_id, scope)
+        return memo["flagged"]
+
     makers = {
         "region": lambda: by_region(campaign_id, scope, drill, link),
         "day": lambda: by_day(campaign_id, scope),
@@ -426,14 +443,9 @@ def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | N
                                   "活动方式"),
         "type": lambda: by_column(campaign_id, scope, Activity.activity_type, "type",
                                   "按活动类型", "活动类型"),
-        "joint": lambda: by_flag_items(campaign_id, scope, Activity.joint_action,
-                                       Activity.joint_action_items, "joint", "联合行动",
-                                       "联合行动"),
-        "special": lambda: by_flag_items(campaign_id, scope, Activity.special_action,
-                                         Activity.special_action_items, "special",
-                                         "科普专项行动", "专项行动"),
-        "youth": lambda: by_flag(campaign_id, scope, Activity.youth_festival, "youth",
-                                 "青少年科学节"),
+        "joint": lambda: by_flag_items(flagged(), 0, "joint", "联合行动", "联合行动"),
+        "special": lambda: by_flag_items(flagged(), 2, "special", "科普专项行动", "专项行动"),
+        "youth": lambda: by_flag(flagged(), 4, "youth", "青少年科学节"),
         "food_safety": lambda: food_safety(campaign_id, scope),
         "certified_supervisor": lambda: certified_supervisors(campaign_id, scope),
         "certified_host": lambda: certified_hosts(campaign_id, scope),
