@@ -254,3 +254,18 @@ def test_no_scope_is_404(client, auth, world):
     auth.login_as(users["officer"])
     assert client.get("/science-day/stats/").status_code == 404
     assert client.get("/science-day/stats/export.xlsx?table=mode").status_code == 404
+
+
+def test_admin_cards_link_to_the_statistics(app, world):
+    from kepu.science_day.workbench import cards
+
+    _, users, _ = world
+    with app.test_request_context("/workbench"):
+        for role in ("national", "gd", "baiyun", "society"):
+            role_cards = [c for c in cards(users[role]) if c.role]
+            assert role_cards, role
+            assert all(any(link.url == "/science-day/stats/" for link in c.links)
+                       for c in role_cards), role
+        # the officer's own card has no statistics link (the page is 404 for them)
+        own = cards(users["officer"])
+        assert not any(link.url == "/science-day/stats/" for c in own for link in c.links)
