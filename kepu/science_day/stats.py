@@ -28,7 +28,7 @@ from ..extensions import db
 from ..orgs import regions
 from ..orgs.models import Org
 from ..workflow import AuditLog
-from .models import (APPROVED, BINGTUAN_ROUTE, ENTITY, NATIONAL_PENDING, NATIONAL_REJECTED,
+from .models import (APPROVED, BINGTUAN_ROUTE, ENTITY, NATIONAL_PENDING,
                      PROVINCE_PENDING, Activity, is_national, provinces_of)
 from .routing import route_label
 

@@ -69,15 +69,15 @@ def stats_page():
         tables = S.build(campaign.id, scope, drill, link, extra=more)
         review = S.review_stats(campaign.id, scope)
         crumbs = _crumbs(scope, scopes, drill)
+    region_arg = drill if drill != scope.region_root else None
+    shown = {t.key for t in tables}
     return render(TEMPLATE, scope=scope, scopes=scopes, campaign=campaign, drill=drill,
-                    tables=tables, review=review, crumbs=crumbs,
-                    review_table=_review_table(review) if review else None,
-                    export_args=_args(scope, scopes, region=drill if drill != scope.region_root
-                                      else None),
-                    rate=_rate, on_demand=[k for k in S.ON_DEMAND
-                                           if k not in {t.key for t in tables}],
-                    more_url=lambda key: url_for("science_day.stats", more=key, **_args(
-                        scope, scopes, region=drill if drill != scope.region_root else None)))
+                  tables=tables, review=review, crumbs=crumbs,
+                  review_table=_review_table(review) if review else None,
+                  export_args=_args(scope, scopes, region=region_arg), rate=_rate,
+                  on_demand=[k for k in S.ON_DEMAND if k not in shown],
+                  more_url=lambda key: url_for("science_day.stats", more=key,
+                                               **_args(scope, scopes, region=region_arg)))
 
 
 def _crumbs(scope: S.Scope, scopes, drill: str | None) -> list[tuple[str, str | None]]:

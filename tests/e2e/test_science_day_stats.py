@@ -135,4 +135,6 @@ def test_stats_journey(browser: Browser, live_server, shots):
     page.reload()
     no_sideways_scroll(page)
     shot(page, shots, "province-390")
+    for key in ("food_safety", "certified_host", "review"):   # readable close-ups
+        page.locator(f"#stats-{key}").screenshot(path=str(SHOTS / f"province-390-{key}.png"))
     ctx.close()
