@@ -78,7 +78,7 @@ def scopes_of(user) -> list[Scope]:
 
 def under_region(code: str):
     """``region_code`` under ``code`` as a range (an index range scan, unlike LIKE)."""
-    if code and code.isdigit():
+    if code and code.isdigit() and code.strip("9"):
         return (Activity.region_code >= code) & (Activity.region_code < str(int(code) + 1)
                                                   .zfill(len(code)))
     return Activity.region_code.startswith(code or "", autoescape=True)
