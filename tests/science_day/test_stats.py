@@ -269,3 +269,37 @@ def test_admin_cards_link_to_the_statistics(app, world):
         # the officer's own card has no statistics link (the page is 404 for them)
         own = cards(users["officer"])
         assert not any(link.url == "/science-day/stats/" for c in own for link in c.links)
+
+
+@pytest.mark.parametrize("kind,value,index", [
+    ("national", "", "ix_activity_queue_status"),
+    ("province", "44", "ix_activity_queue_province"),
+])
+def test_grouped_counts_read_the_covering_index(app, world, kind, value, index):
+    """On SQLite the region / day / category / mode / type / food-safety / status counts
+    name the scope's covering index and read only it (no row lookups)."""
+    from sqlalchemy import event
+
+    campaign, _, _ = world
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("INDEXED BY is SQLite's")
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "INDEXED BY" in statement:
+            seen.append((statement, parameters))
+
+    scope = S.Scope("x", kind, value, "")
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        S.build(campaign.id, scope, scope.region_root, lambda c: None)
+        S.review_stats(campaign.id, scope)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(seen) == 7   # region, day, category, mode, type, food safety, status
+    for statement, params in seen:
+        assert f"INDEXED BY {index}" in statement
+        conn = db.session.connection().connection.driver_connection
+        plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + statement,
+                                                         params))
+        assert f"USING COVERING INDEX {index}" in plan, (statement, plan)
