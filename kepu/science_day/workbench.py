@@ -201,7 +201,11 @@ def cards(user) -> list[Card]:
     if card:
         out.append(card)
     out += reader_cards(user, campaign)
-    out += tuiyou_cards(user, campaign, settings)
+    stats = url_or_none("science_day.stats")
+    for card in out:
+        if card.role and stats:   # the admins' cards: their scope's statistics
+            card.links.append(Link("统计", stats))
+    out += tuiyou_cards(user, campaign, settings)   # 推优 admins may hold no admin scope
     return out
 
 
@@ -300,6 +304,7 @@ register_campaign(CampaignEntry(
     kind="science_day", label="科普日", endpoint="science_day.public_home", order=20,
     summary=SUMMARY, call=call, admin_figures=figures, admin_title="全国科普日",
     admin_menu=[("science_day.review_home", "活动管理"),
+                ("science_day.stats", "统计"),
                 ("science_day.admin_officers", "科普中国信息员"),
                 ("science_day.admin_editions", "届次与设置"),
                 ("science_day.admin_resources", "下载资源"),

@@ -1,0 +1,454 @@
+"""Statistics of approved (已通过) activities, by the viewer's scope (seed 001 一.2, 三.3–三.5;
+002 三(三).2, 四(四).2).
+
+Scopes (``scopes_of(user)``), one picker when a user holds several:
+
+- ``national``          national / platform admins: the whole country;
+- ``p:<route key>``     a provincial admin: the activities their province reviews first
+                        (``route_province``, 659 = the 兵团);
+- ``r:<region code>``   city / county admins: ``region_code`` under their region (read-only);
+- ``o:<org id>``        society / ministry admins: the activities 归口 to their org.
+
+Every table is a grouped count on the activity indexes (``ix_activity_queue_status`` /
+``_province`` cover region, mode, type, 归口 category, food safety and start time), never
+a row-by-row read. Only 已通过 activities count, except the review table (pending per
+stage, time to decision, overturn rate), which is about the review itself.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+
+from ..accounts import roles as R
+from ..extensions import db
+from ..orgs import regions
+from ..orgs.models import Org
+from ..workflow import AuditLog
+from .models import (APPROVED, BINGTUAN_ROUTE, ENTITY, NATIONAL_PENDING,
+                     PROVINCE_PENDING, Activity, is_national, provinces_of)
+from .routing import route_label
+
+#: 归口 orgs shown one by one; the rest are summed in one row.
+TOP_ORGS = 20
+UNKNOWN_REGION = "（地区未填或无法识别）"
+BEIJING = timedelta(hours=8)
+#: Org.certifications tags (kepu.orgs.certify) of the 归口 units counted per unit (三.5).
+SUPERVISOR_CERTS = ("全国科普示范县（市、区）", "示范县创建单位")
+#: … and of the 主办单位 counted per unit (三.3).
+HOST_CERTS = ("全国科普教育基地", "免费开放科技馆")
+
+
+@dataclass(frozen=True)
+class Scope:
+    key: str        # "national" | "p:44" | "r:4401" | "o:12"
+    kind: str       # national | province | region | org
+    value: str
+    label: str
+
+    @property
+    def region_root(self) -> str | None:
+        """The region code the region table starts from (None: the country)."""
+        if self.kind == "province":
+            return self.value
+        if self.kind == "region":
+            return self.value
+        return None
+
+
+def scopes_of(user) -> list[Scope]:
+    out: list[Scope] = []
+    if is_national(user):
+        out.append(Scope("national", "national", "", "全国"))
+    for key in sorted(provinces_of(user)):
+        out.append(Scope(f"p:{key}", "province", key, route_label(key)))
+    regs = sorted({g.region_code for g in user.grants
+                   if g.role in (R.CITY_ADMIN, R.COUNTY_ADMIN) and g.region_code})
+    for code in regs:
+        out.append(Scope(f"r:{code}", "region", code, regions.full_name(code) or code))
+    orgs = {g.org.id: g.org for g in user.grants
+            if g.role in (R.SOCIETY_ADMIN, R.MINISTRY_ADMIN) and g.org is not None}
+    for org in sorted(orgs.values(), key=lambda o: o.name):
+        out.append(Scope(f"o:{org.id}", "org", str(org.id), org.name))
+    return out
+
+
+def under_region(code: str):
+    """``region_code`` under ``code`` as a range (an index range scan, unlike LIKE)."""
+    if code and code.isdigit() and code.strip("9"):
+        return (Activity.region_code >= code) & (Activity.region_code < str(int(code) + 1)
+                                                  .zfill(len(code)))
+    return Activity.region_code.startswith(code or "", autoescape=True)
+
+
+def scope_where(campaign_id: int, scope: Scope) -> list:
+    """The scope's clauses (every state; callers add the status)."""
+    where = [Activity.campaign_id == campaign_id]
+    if scope.kind == "province":
+        where.append(Activity.route_province == scope.value)
+    elif scope.kind == "region":
+        where.append(under_region(scope.value))
+    elif scope.kind == "org":
+        where.append(Activity.supervisor_org_id == int(scope.value))
+    return where
+
+
+def approved_where(campaign_id: int, scope: Scope) -> list:
+    return scope_where(campaign_id, scope) + [Activity.status == APPROVED]
+
+
+# --------------------------------------------------------------------------- tables
+
+@dataclass
+class Table:
+    """One statistics table: rows of (label, count, link or None)."""
+
+    key: str
+    title: str
+    head: str
+    rows: list[tuple[str, int, str | None]] = field(default_factory=list)
+    note: str = ""
+    total_label: str = "合计"
+    extra_head: tuple[str, ...] = ()   # more numeric columns (rows carry them in extra)
+    extra: list[tuple] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(r[1] for r in self.rows)
+
+    @property
+    def peak(self) -> int:
+        return max((r[1] for r in self.rows), default=0)
+
+
+#: SQLite has no statistics on these tables, and picks an index that leaves the grouped
+#: column to a row lookup; the covering index of the scope is named instead.
+COVERING = {"national": "ix_activity_queue_status", "province": "ix_activity_queue_province"}
+
+
+def run(stmt, scope: Scope | None):
+    """Execute ``stmt`` reading the scope's covering index (SQLite only — SQLAlchemy
+    renders no table hints for it; only for statements that read columns the index
+    holds: region, mode, type, 归口 category, food safety, start, status)."""
+    index = COVERING.get(scope.kind) if scope is not None else None
+    if not index or db.engine.dialect.name != "sqlite":
+        return db.session.execute(stmt)
+    compiled = stmt.compile(dialect=sqlite_dialect(paramstyle="named"))
+    sql = str(compiled)
+    marker = "\nFROM activity"
+    if sql.count(marker) != 1:
+        return db.session.execute(stmt)
+    sql = sql.replace(marker, f"{marker} INDEXED BY {index}")
+    return db.session.execute(text(sql), compiled.params)
+
+
+def _grouped(column, where, scope: Scope | None = None) -> list[tuple]:
+    return list(run(select(column, func.count()).where(*where).group_by(column), scope))
+
+
+def region_children(parent: str | None) -> list[regions.Region]:
+    """The next level under ``parent``: provinces, then cities (the 兵团's cities for 659),
+    then counties."""
+    if parent is None:
+        return regions.provinces()
+    if parent == BINGTUAN_ROUTE:
+        return [r for r in regions.children("65") if r.code.startswith(BINGTUAN_ROUTE)]
+    return regions.children(parent)
+
+
+def valid_drill(scope: Scope, code: str | None) -> str | None:
+    """``?region=`` narrowed to the scope: a known region under the scope's root (or the
+    root itself); anything else falls back to the root."""
+    root = scope.region_root
+    if not code:
+        return root
+    code = str(code).strip()
+    if code != BINGTUAN_ROUTE and regions.get(code) is None:
+        return root
+    if code == BINGTUAN_ROUTE:
+        return code if root in (None, BINGTUAN_ROUTE) else root
+    code = regions.normalize(code)
+    if root is None or code.startswith(root):
+        return code
+    return root
+
+
+def by_region(campaign_id: int, scope: Scope, parent: str | None, link) -> Table:
+    """Approved activities per child region of ``parent`` (None: per province)."""
+    where = approved_where(campaign_id, scope)
+    if parent is not None and parent != scope.region_root:
+        where.append(under_region(parent))
+    counts = _grouped(Activity.region_code, where, scope)
+    kids = region_children(parent)
+    if not kids and regions.get(parent) is not None:
+        kids = [regions.get(parent)]       # a county: the last level, itself
+    rows, other = [], 0
+    sums = {k.code: 0 for k in kids}
+    # longest codes first: 659001 (a 兵团 city under 新疆) before 65
+    order = sorted(sums, key=len, reverse=True)
+    for code, n in counts:
+        hit = next((k for k in order if code and code.startswith(k)), None)
+        if hit is None:
+            other += n
+        else:
+            sums[hit] += n
+    deeper = parent is None or (regions.get(parent) and regions.get(parent).level < 3) \
+        or parent == BINGTUAN_ROUTE
+    for k in kids:
+        n = sums[k.code]
+        has_kids = deeper and bool(region_children(k.code))
+        rows.append((k.name, n, link(k.code) if (n and has_kids) else None))
+    if other:
+        rows.append((UNKNOWN_REGION, other, None))
+    title = "按地区" + (f"：{region_name(parent)}" if parent else "：各省份")
+    return Table("region", title, "地区", rows)
+
+
+def region_name(code: str | None) -> str:
+    if code is None:
+        return "全国"
+    if code == BINGTUAN_ROUTE:
+        return "新疆生产建设兵团"
+    return regions.full_name(code) or code
+
+
+def _day_expr():
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(Activity.start_at + BEIJING, "YYYY-MM-DD")
+    return func.date(Activity.start_at, "+8 hours")
+
+
+def by_day(campaign_id: int, scope: Scope) -> Table:
+    day = _day_expr().label("day")
+    rows = run(select(day, func.count()).where(*approved_where(campaign_id, scope))
+               .group_by(day).order_by(day), scope)
+    out = []
+    for d, n in rows:
+        out.append((str(d) if d else "（未填开始时间）", n, None))
+    return Table("day", "按开始日期（北京时间）", "日期", out)
+
+
+def by_column(campaign_id: int, scope: Scope, column, key: str, title: str, head: str,
+              empty: str = "（未填）") -> Table:
+    rows = sorted(_grouped(column, approved_where(campaign_id, scope), scope),
+                  key=lambda r: (-r[1], str(r[0] or "")))
+    return Table(key, title, head, [(str(v) if v not in (None, "") else empty, n, None)
+                                    for v, n in rows])
+
+
+def flagged_rows(campaign_id: int, scope: Scope) -> list[tuple]:
+    """(联合行动, its items, 专项行动, its items, 青少年科学节) of the approved activities in
+    scope that carry any of the three: one read for the three tables."""
+    return list(db.session.execute(
+        select(Activity.joint_action, Activity.joint_action_items, Activity.special_action,
+               Activity.special_action_items, Activity.youth_festival)
+        .where(*approved_where(campaign_id, scope),
+               or_(Activity.joint_action.is_(True), Activity.special_action.is_(True),
+                   Activity.youth_festival.is_(True)))))
+
+
+def by_flag_items(flagged: list[tuple], position: int, key: str, title: str,
+                  head: str) -> Table:
+    """A yes/no flag with its items (JSON list): how many carry it, then per item."""
+    per: dict[str, int] = {}
+    total = 0
+    for row in flagged:
+        if not row[position]:
+            continue
+        total += 1
+        values, seen = row[position + 1], set()
+        for v in values if isinstance(values, list) else []:
+            name = str(v).strip() if isinstance(v, (str, int)) else ""
+            if name and name not in seen:
+                seen.add(name)
+                per[name] = per.get(name, 0) + 1
+    rows = [(k, n, None) for k, n in sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))]
+    t = Table(key, title, head, rows,
+              note=f"纳入的活动共 {total} 项；一项活动可同时纳入多项，各项之和可能大于总数。")
+    t.total_label = ""
+    t.extra = [total]
+    return t
+
+
+def by_flag(flagged: list[tuple], position: int, key: str, title: str) -> Table:
+    return Table(key, title, "", [("纳入", sum(1 for row in flagged if row[position]), None)])
+
+
+def by_supervisor_org(campaign_id: int, scope: Scope) -> Table:
+    counts = sorted(_grouped(Activity.supervisor_org_id, approved_where(campaign_id, scope)),
+                    key=lambda r: -r[1])
+    top, rest = counts[:TOP_ORGS], counts[TOP_ORGS:]
+    names = {i: name for i, name in db.session.execute(select(Org.id, Org.name).where(
+        Org.id.in_([i for i, _ in top if i is not None])))} if top else {}
+    rows = [(names.get(i, "（未填归口单位）") if i is not None else "（未填归口单位）", n, None)
+            for i, n in top]
+    if rest:
+        rows.append((f"其他 {len(rest)} 个单位", sum(n for _, n in rest), None))
+    return Table("supervisor_org", f"按归口单位（前 {TOP_ORGS} 名，其余合计）", "归口单位", rows)
+
+
+def food_safety(campaign_id: int, scope: Scope) -> Table:
+    """名称含“食品安全” per province (the route key; national-only route counted by 所在地区)."""
+    where = approved_where(campaign_id, scope) + [Activity.food_safety.is_(True)]
+    rows = _grouped(Activity.route_province, where, scope)
+    per: dict[str, int] = {}
+    national_only = 0
+    for key, n in rows:
+        if key:
+            per[key] = per.get(key, 0) + n
+        else:
+            national_only += n
+    out = [(route_label(k), n, None) for k, n in sorted(per.items())]
+    if national_only:
+        out.append(("全国直审（部委、全国学会归口）", national_only, None))
+    return Table("food_safety", "食品安全主题活动（名称含“食品安全”），按审核省份", "省份", out)
+
+
+def certified_supervisors(campaign_id: int, scope: Scope) -> Table:
+    """Per 归口 unit that is a 全国科普示范县 or 创建单位 科协 (Org.certifications)."""
+    certified = _certified(SUPERVISOR_CERTS)
+    rows = []
+    if certified:
+        ids = [o.id for o in certified]
+        counts = {i: n for i, n in db.session.execute(
+            select(Activity.supervisor_org_id, func.count())
+            .where(*approved_where(campaign_id, scope), Activity.supervisor_org_id.in_(ids))
+            .group_by(Activity.supervisor_org_id))}
+        for o in sorted(certified, key=lambda o: (-counts.get(o.id, 0), o.name)):
+            if counts.get(o.id):
+                tag = "示范县" if SUPERVISOR_CERTS[0] in o.certifications else "创建单位"
+                rows.append((f"{o.name}（{tag}）", counts[o.id], None))
+    return Table("certified_supervisor", "归口为全国科普示范县或创建单位科协的活动，按单位",
+                 "归口单位", rows)
+
+
+def _certified(tags) -> list[Org]:
+    return [o for o in db.session.scalars(select(Org).where(Org.certifications.is_not(None)))
+            if isinstance(o.certifications, list) and any(t in tags for t in o.certifications)]
+
+
+def _host_pairs(campaign_id: int, scope: Scope) -> list[tuple]:
+    """(host id, host name, activities) over the hosts JSON of the scope's approved
+    activities, expanded in the database (json_each / json_array_elements)."""
+    where = approved_where(campaign_id, scope)
+    if db.engine.dialect.name == "postgresql":
+        j = func.json_array_elements(Activity.hosts).table_valued("value").alias("h")
+        hid, hname = j.c.value.op("->>")("id"), j.c.value.op("->>")("name")
+    else:
+        j = func.json_each(Activity.hosts).table_valued("value", "type").alias("h")
+        hid = func.json_extract(j.c.value, "$.id")
+        hname = func.json_extract(j.c.value, "$.name")
+        where.append(j.c.type == "object")
+    stmt = (select(hid, hname, func.count(func.distinct(Activity.id)))
+            .select_from(Activity).join(j, text("1 = 1")).where(*where).group_by(hid, hname))
+    return list(db.session.execute(stmt))
+
+
+def certified_hosts(campaign_id: int, scope: Scope) -> Table:
+    """Per 主办单位 that is a 全国科普教育基地 or 免费开放科技馆: by the host's org id when the
+    form picked one, else by its name against the certified orgs' names."""
+    certified = _certified(HOST_CERTS)
+    rows = []
+    if certified:
+        by_id = {o.id: o for o in certified}
+        by_name = {o.name.strip(): o for o in certified}
+        per: dict[int, int] = {}
+        for hid, hname, n in _host_pairs(campaign_id, scope):
+            org = None
+            try:
+                org = by_id.get(int(hid)) if hid not in (None, "") else None
+            except (TypeError, ValueError):
+                org = None
+            if org is None and hid in (None, "") and isinstance(hname, str):
+                org = by_name.get(hname.strip())
+            if org is not None:
+                per[org.id] = per.get(org.id, 0) + n
+        for oid, n in sorted(per.items(), key=lambda kv: (-kv[1], by_id[kv[0]].name)):
+            o = by_id[oid]
+            tag = "、".join(t for t in HOST_CERTS if t in o.certifications)
+            rows.append((f"{o.name}（{tag}）", n, None))
+    return Table("certified_host", "主办单位为全国科普教育基地或免费开放科技馆的活动，按单位",
+                 "主办单位", rows)
+
+
+# --------------------------------------------------------------------------- review
+
+@dataclass
+class ReviewStats:
+    pending_province: int
+    pending_national: int
+    decided: int
+    median_hours: float | None
+    overturn: list[tuple[str, int, int]]    # (province, nationally refused, decided)
+
+
+def review_stats(campaign_id: int, scope: Scope) -> ReviewStats:
+    where = scope_where(campaign_id, scope)
+    states = {k: n for k, n in _grouped(Activity.status, where, scope)}
+    spans = [(d - s).total_seconds() / 3600 for s, d in db.session.execute(
+        select(Activity.submitted_at, Activity.decided_at).where(
+            *where, Activity.decided_at.is_not(None), Activity.submitted_at.is_not(None)))
+        if d >= s]
+    # National decisions on provincial-route activities are always on a version the
+    # province approved (national_pending is reached only through province_approve).
+    net = {"national_approve": 1, "national_unapprove": -1,
+           "national_reject": 1, "national_unreject": -1}
+    rows = db.session.execute(
+        select(Activity.route_province, AuditLog.action, func.count())
+        .join(AuditLog, (AuditLog.entity_type == ENTITY) & (AuditLog.entity_id == Activity.id))
+        .where(*where, Activity.route_province.is_not(None), AuditLog.action.in_(list(net)))
+        .group_by(Activity.route_province, AuditLog.action))
+    per: dict[str, list[int]] = {}
+    for key, action, n in rows:
+        acc = per.setdefault(key, [0, 0])
+        if action.endswith("reject"):
+            acc[0] += net[action] * n
+        acc[1] += net[action] * n
+    overturn = [(route_label(k), max(r, 0), max(d, 0)) for k, (r, d) in sorted(per.items())
+                if d > 0]
+    return ReviewStats(states.get(PROVINCE_PENDING, 0), states.get(NATIONAL_PENDING, 0),
+                       len(spans), statistics.median(spans) if spans else None, overturn)
+
+
+TABLE_KEYS = ("region", "day", "category", "supervisor_org", "mode", "type", "joint",
+              "special", "youth", "food_safety", "certified_supervisor", "certified_host")
+
+
+#: Tables read row by row (the hosts JSON of every approved activity in scope: ~6 s for
+#: the country at 1,000,000 activities): computed when asked for (?more=<key>).
+ON_DEMAND = ("certified_host",)
+
+
+def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | None = None,
+          extra: tuple = ()) -> list[Table]:
+    """The page's tables (``only``: just that one, for its xlsx; ``extra``: on-demand
+    tables to include)."""
+    memo: dict = {}
+
+    def flagged():
+        if "flagged" not in memo:
+            memo["flagged"] = flagged_rows(campaign_id, scope)
+        return memo["flagged"]
+
+    makers = {
+        "region": lambda: by_region(campaign_id, scope, drill, link),
+        "day": lambda: by_day(campaign_id, scope),
+        "category": lambda: by_column(campaign_id, scope, Activity.supervisor_category,
+                                      "category", "按归口类别", "归口类别"),
+        "supervisor_org": lambda: by_supervisor_org(campaign_id, scope),
+        "mode": lambda: by_column(campaign_id, scope, Activity.mode, "mode", "按活动方式",
+                                  "活动方式"),
+        "type": lambda: by_column(campaign_id, scope, Activity.activity_type, "type",
+                                  "按活动类型", "活动类型"),
+        "joint": lambda: by_flag_items(flagged(), 0, "joint", "联合行动", "联合行动"),
+        "special": lambda: by_flag_items(flagged(), 2, "special", "科普专项行动", "专项行动"),
+        "youth": lambda: by_flag(flagged(), 4, "youth", "青少年科学节"),
+        "food_safety": lambda: food_safety(campaign_id, scope),
+        "certified_supervisor": lambda: certified_supervisors(campaign_id, scope),
+        "certified_host": lambda: certified_hosts(campaign_id, scope),
+    }
+    keys = [only] if only else [k for k in TABLE_KEYS if k not in ON_DEMAND or k in extra]
+    return [makers[k]() for k in keys]

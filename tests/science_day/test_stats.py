@@ -1,0 +1,305 @@
+"""统计 by scope: exact tables on a small hand-built data set, and every scope sees only
+its own numbers (county vs county, province vs province, society vs its 归口)."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timedelta
+
+import pytest
+
+from kepu.admin.models import Campaign
+from kepu.extensions import db
+from kepu.orgs.models import Org
+from kepu.science_day import stats as S
+from kepu.science_day.models import Activity
+from kepu.workflow import AuditLog
+
+
+@pytest.fixture
+def world(app, make_user):
+    campaign = Campaign(kind="science_day", year=2026, title="2026年全国科普日", settings={})
+    gd = Org(name="广东省科学技术协会", kind="省级科协", region_code="44")
+    gz_county = Org(name="广州市白云区科学技术协会", kind="区县科协", region_code="440111",
+                    certifications=["全国科普示范县（市、区）"])
+    bj = Org(name="北京市科学技术协会", kind="省级科协", region_code="11")
+    society = Org(name="中国科普作家协会", kind="全国学会")
+    other_society = Org(name="中国化学会", kind="全国学会")
+    base = Org(name="广东科学中心", kind="其他", certifications=["全国科普教育基地"])
+    museum = Org(name="北京科学中心", kind="其他",
+                 certifications=["免费开放科技馆", "全国科普教育基地"])
+    db.session.add_all([campaign, gd, gz_county, bj, society, other_society, base, museum])
+    db.session.commit()
+    owner = make_user("13900001001", roles=["info_officer"])
+    users = {
+        "national": make_user("13900001002", roles=["national_admin"]),
+        "gd": make_user("13900001003", roles=[("provincial_admin", {"region_code": "44"})]),
+        "bj": make_user("13900001004", roles=[("provincial_admin", {"region_code": "11"})]),
+        "baiyun": make_user("13900001005", roles=[("county_admin", {"region_code": "440111"})]),
+        "tianhe": make_user("13900001006", roles=[("county_admin", {"region_code": "440106"})]),
+        "society": make_user("13900001007", roles=[("society_admin", {"org_id": society.id})]),
+        "officer": owner,
+        "both": make_user("13900001008", roles=[("provincial_admin", {"region_code": "44"}),
+                                                ("society_admin", {"org_id": society.id})]),
+    }
+    t0 = datetime(2026, 9, 15, 1, 0)   # 09:00 Beijing, 9/15
+
+    def add(status="approved", region="440111", cat="区县科协", org=gz_county, route="44",
+            mode="线下", typ="科普讲座", start=t0, hosts=None, **kw):
+        a = Activity(campaign_id=campaign.id, owner_id=owner.id, status=status, name="活动",
+                     mode=mode, activity_type=typ, start_at=start, region_code=region,
+                     supervisor_category=cat, supervisor_org_id=org.id if org else None,
+                     route_province=route, hosts=hosts or [{"name": "某馆"}],
+                     submitted_at=t0 - timedelta(days=10), **kw)
+        db.session.add(a)
+        return a
+
+    # 广东: 3 approved in 白云 (one a food-safety one, one starting 9/15 23:30 Beijing =
+    # 15:30 UTC, one on 9/16 Beijing = 9/15 16:30 UTC), 1 approved in 天河, 1 pending in 白云
+    add(food_safety=True, joint_action=True, joint_action_items=["科普进社区", "科技志愿"],
+        decided_at=t0 - timedelta(days=8),
+        hosts=[{"id": base.id, "name": "广东科学中心（改名前）"}, {"name": "北京科学中心"}])
+    add(start=datetime(2026, 9, 15, 15, 30), mode="线上", typ="科普展览",
+        joint_action=True, joint_action_items=["科普进社区"], decided_at=t0 - timedelta(days=6))
+    add(start=datetime(2026, 9, 15, 16, 30), youth_festival=True,
+        decided_at=t0 - timedelta(days=4), hosts=[{"name": " 广东科学中心 "}])
+    add(region="440106", cat="省科协", org=gd, special_action=True,
+        special_action_items=["食品安全", "防灾减灾"])
+    add(status="province_pending", hosts=[{"id": base.id, "name": "广东科学中心"}])
+    # 北京: 1 approved, 1 nationally refused (after the province approved)
+    b1 = add(region="110105", cat="省科协", org=bj, route="11",
+             hosts=[{"id": museum.id, "name": "北京科学中心"}, {"name": "不认识的单位"}])
+    b2 = add(status="national_rejected", region="110105", cat="省科协", org=bj, route="11")
+    # society (national only route): 2 approved in 广东 region, 1 national pending
+    add(region="440106", cat="全国学会", org=society, route=None, food_safety=True)
+    add(region="110105", cat="全国学会", org=society, route=None, mode="线上")
+    add(status="national_pending", region="110105", cat="全国学会", org=society, route=None)
+    # another society, approved, no region
+    add(region=None, cat="全国学会", org=other_society, route=None)
+    db.session.commit()
+    for a, action in ((b1, "national_approve"), (b2, "national_reject"),
+                      (b2, "national_unreject"), (b2, "national_reject")):
+        db.session.add(AuditLog(entity_type="activity", entity_id=a.id, action=action))
+    db.session.commit()
+    return campaign, users, dict(gd=gd, gz_county=gz_county, society=society)
+
+
+def _tables(campaign, scope, drill=None):
+    drill = S.valid_drill(scope, drill)
+    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}",
+                                           extra=S.ON_DEMAND)}
+
+
+def _scope(user, key=None):
+    scopes = S.scopes_of(user)
+    return next(s for s in scopes if key is None or s.key == key)
+
+
+def test_national_tables_exact(world):
+    campaign, users, _ = world
+    t = _tables(campaign, _scope(users["national"]))
+    region = {label: (n, link) for label, n, link in t["region"]}
+    # 广东: the province's 4 + the society's one in 天河; 北京: 1 + the society's one
+    assert region["广东省"] == (5, "L44")
+    assert region["北京市"] == (2, "L11")
+    assert region["上海市"] == (0, None)
+    assert region[S.UNKNOWN_REGION] == (1, None)
+    assert sum(n for _, n, _ in t["region"]) == 8
+    # 23:30 Beijing stays on 9/15, 00:30 Beijing is 9/16
+    assert t["day"] == [("2026-09-15", 7, None), ("2026-09-16", 1, None)]
+    assert t["category"] == [("全国学会", 3, None), ("区县科协", 3, None), ("省科协", 2, None)]
+    assert t["mode"] == [("线下", 6, None), ("线上", 2, None)]
+    assert t["type"] == [("科普讲座", 7, None), ("科普展览", 1, None)]
+    assert t["joint"] == [("科普进社区", 2, None), ("科技志愿", 1, None)]
+    assert t["special"] == [("防灾减灾", 1, None), ("食品安全", 1, None)]
+    assert t["youth"] == [("纳入", 1, None)]
+    assert t["food_safety"] == [("广东省", 1, None), ("全国直审（部委、全国学会归口）", 1, None)]
+    assert t["certified_supervisor"] == [
+        ("广州市白云区科学技术协会（示范县）", 3, None)]
+    # by id (whatever the name typed), else by the name; a pending one never counts
+    assert t["certified_host"] == [
+        ("北京科学中心（全国科普教育基地、免费开放科技馆）", 2, None),
+        ("广东科学中心（全国科普教育基地）", 2, None)]
+    orgs = dict((label, n) for label, n, _ in t["supervisor_org"])
+    assert orgs == {"广州市白云区科学技术协会": 3, "中国科普作家协会": 2, "广东省科学技术协会": 1,
+                    "北京市科学技术协会": 1, "中国化学会": 1}
+
+
+def test_drill_down_province_city_county(world):
+    campaign, users, _ = world
+    scope = _scope(users["national"])
+    cities = {label: (n, link) for label, n, link in _tables(campaign, scope, "44")["region"]}
+    assert cities["广州市"] == (5, "L4401") and cities["深圳市"] == (0, None)
+    counties = {label: (n, link) for label, n, link in
+                _tables(campaign, scope, "4401")["region"]}
+    # counties are the last level: no link further down
+    assert counties["白云区"] == (3, None) and counties["天河区"] == (2, None)
+    assert sum(n for n, _ in counties.values()) == 5
+
+
+def test_provincial_admin_sees_only_their_province(world):
+    campaign, users, _ = world
+    scope = _scope(users["gd"])
+    assert [s.key for s in S.scopes_of(users["gd"])] == ["p:44"]
+    t = _tables(campaign, scope)
+    # the province's own route only: 4 approved (the society's 广东 activity is national-only)
+    assert [r for r in t["region"] if r[1]] == [("广州市", 4, "L4401")]
+    assert t["food_safety"] == [("广东省", 1, None)]
+    assert t["certified_host"] == [("广东科学中心（全国科普教育基地）", 2, None),
+                                   ("北京科学中心（全国科普教育基地、免费开放科技馆）", 1, None)]
+    # a 北京 region cannot be drilled into: falls back to the province
+    assert S.valid_drill(scope, "11") == "44" and S.valid_drill(scope, "110105") == "44"
+    bj = _tables(campaign, _scope(users["bj"]))
+    # 北京 (a 直辖市: districts directly): its own approved one; the refused one never counts
+    assert [r for r in bj["region"] if r[1]] == [("朝阳区", 1, None)]
+    assert bj["mode"] == [("线下", 1, None)]
+
+
+def test_county_admin_never_sees_another_county(world):
+    campaign, users, _ = world
+    baiyun = _tables(campaign, _scope(users["baiyun"]))
+    tianhe = _tables(campaign, _scope(users["tianhe"]))
+    # 白云 approved: three 区县科协 ones; 天河: 广东省科协's one and the society's one
+    assert baiyun["region"] == [("白云区", 3, None)]   # the last level: itself
+    assert baiyun["category"] == [("区县科协", 3, None)]
+    assert baiyun["day"] == [("2026-09-15", 2, None), ("2026-09-16", 1, None)]
+    assert baiyun["mode"] == [("线下", 2, None), ("线上", 1, None)]
+    assert tianhe["mode"] == [("线下", 2, None)]
+    assert tianhe["category"] == [("全国学会", 1, None), ("省科协", 1, None)]
+    assert S.valid_drill(_scope(users["baiyun"]), "440106") == "440111"
+
+
+def test_society_admin_sees_only_its_guikou(world):
+    campaign, users, orgs = world
+    scope = _scope(users["society"])
+    assert scope.key == f"o:{orgs['society'].id}"
+    t = _tables(campaign, scope)
+    assert dict((l, n) for l, n, _ in t["supervisor_org"]) == {"中国科普作家协会": 2}
+    assert t["mode"] == [("线上", 1, None), ("线下", 1, None)]
+    assert t["food_safety"] == [("全国直审（部委、全国学会归口）", 1, None)]
+    review = S.review_stats(campaign.id, scope)
+    assert (review.pending_province, review.pending_national) == (0, 1)
+
+
+def test_review_stats(world):
+    campaign, users, _ = world
+    review = S.review_stats(campaign.id, _scope(users["national"]))
+    assert (review.pending_province, review.pending_national) == (1, 1)
+    assert review.decided == 3 and review.median_hours == 4 * 24
+    # 北京: approved 1, rejected 2 - unreject 1 = 1 → 1 of 2
+    assert review.overturn == [("北京市", 1, 2)]
+    gd = S.review_stats(campaign.id, _scope(users["gd"]))
+    assert (gd.pending_province, gd.pending_national, gd.overturn) == (1, 0, [])
+
+
+def test_page_and_export(client, auth, world):
+    campaign, users, _ = world
+    auth.login_as(users["national"])
+    resp = client.get("/science-day/stats/")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "<svg" in html and "stats-chart-bar" in html
+    assert 'href="/science-day/stats/?region=44#stats-region"' in html
+    assert "<script" not in html.split("<main", 1)[-1].split("</main>", 1)[0]
+    resp = client.get("/science-day/stats/?region=4401")
+    html = resp.get_data(as_text=True)
+    assert "广东省广州市" in html and "白云区" in html
+    resp = client.get("/science-day/stats/export.xlsx?table=mode")
+    assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]
+    sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
+    for text in ("活动方式", "线下", "<v>6<", "线上", "<v>2<", "合计", "<v>8<"):
+        assert text in sheet, text
+    resp = client.get("/science-day/stats/export.xlsx?table=review")
+    sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "北京市" in sheet and "50.0%" in sheet
+    assert client.get("/science-day/stats/export.xlsx?table=nope").status_code == 404
+    # the hosts table is computed when asked for, and in its xlsx
+    html = client.get("/science-day/stats/").get_data(as_text=True)
+    assert "统计此表" in html and "广东科学中心（" not in html
+    html = client.get("/science-day/stats/?more=certified_host").get_data(as_text=True)
+    assert "广东科学中心（全国科普教育基地）" in html and "统计此表" not in html
+    resp = client.get("/science-day/stats/export.xlsx?table=certified_host")
+    sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
+    assert "北京科学中心（全国科普教育基地、免费开放科技馆）" in sheet and "<v>4</v>" in sheet
+
+
+def test_scope_picker_and_foreign_scope(client, auth, world):
+    campaign, users, orgs = world
+    auth.login_as(users["both"])
+    html = client.get("/science-day/stats/").get_data(as_text=True)
+    assert 'name="scope"' in html and "中国科普作家协会" in html
+    assert client.get(f"/science-day/stats/?scope=o:{orgs['society'].id}").status_code == 200
+    assert client.get("/science-day/stats/?scope=p:11").status_code == 404
+    assert client.get("/science-day/stats/?scope=national").status_code == 404
+    assert client.get("/science-day/stats/export.xlsx?table=mode&scope=p:11").status_code == 404
+    auth.login_as(users["gd"])
+    # a region outside the province is ignored (the province's own table is shown)
+    html = client.get("/science-day/stats/?region=11").get_data(as_text=True)
+    assert "按地区：广东省" in html and "北京" not in html.split('id="stats-region"')[1].split("</section>")[0]
+
+
+def test_unreadable_values_do_not_break_the_page(client, auth, world):
+    campaign, users, _ = world
+    a = db.session.query(Activity).filter_by(status="approved").first()
+    a.joint_action, a.joint_action_items = True, {"bad": 1}
+    a.region_code = "99xx"
+    db.session.commit()
+    auth.login_as(users["national"])
+    assert client.get("/science-day/stats/").status_code == 200
+    assert client.get("/science-day/stats/?region=zz%25").status_code == 200
+
+
+def test_no_scope_is_404(client, auth, world):
+    _, users, _ = world
+    auth.login_as(users["officer"])
+    assert client.get("/science-day/stats/").status_code == 404
+    assert client.get("/science-day/stats/export.xlsx?table=mode").status_code == 404
+
+
+def test_admin_cards_link_to_the_statistics(app, world):
+    from kepu.science_day.workbench import cards
+
+    _, users, _ = world
+    with app.test_request_context("/workbench"):
+        for role in ("national", "gd", "baiyun", "society"):
+            role_cards = [c for c in cards(users[role]) if c.role]
+            assert role_cards, role
+            assert all(any(link.url == "/science-day/stats/" for link in c.links)
+                       for c in role_cards), role
+        # the officer's own card has no statistics link (the page is 404 for them)
+        own = cards(users["officer"])
+        assert not any(link.url == "/science-day/stats/" for c in own for link in c.links)
+
+
+@pytest.mark.parametrize("kind,value,index", [
+    ("national", "", "ix_activity_queue_status"),
+    ("province", "44", "ix_activity_queue_province"),
+])
+def test_grouped_counts_read_the_covering_index(app, world, kind, value, index):
+    """On SQLite the region / day / category / mode / type / food-safety / status counts
+    name the scope's covering index and read only it (no row lookups)."""
+    from sqlalchemy import event
+
+    campaign, _, _ = world
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("INDEXED BY is SQLite's")
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "INDEXED BY" in statement:
+            seen.append((statement, parameters))
+
+    scope = S.Scope("x", kind, value, "")
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        S.build(campaign.id, scope, scope.region_root, lambda c: None)
+        S.review_stats(campaign.id, scope)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(seen) == 7   # region, day, category, mode, type, food safety, status
+    for statement, params in seen:
+        assert f"INDEXED BY {index}" in statement
+        conn = db.session.connection().connection.driver_connection
+        plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + statement,
+                                                         params))
+        assert f"USING COVERING INDEX {index}" in plan, (statement, plan)
