@@ -201,11 +201,15 @@ def cards(user) -> list[Card]:
     if card:
         out.append(card)
     out += reader_cards(user, campaign)
+    out += tuiyou_cards(user, campaign, settings)
     stats = url_or_none("science_day.stats")
-    for card in out:
-        if card.role and stats:   # the admins' cards: their scope's statistics
-            card.links.append(Link("统计", stats))
-    out += tuiyou_cards(user, campaign, settings)   # 推优 admins may hold no admin scope
+    if stats:
+        from .stats import scopes_of
+
+        if scopes_of(user):      # a 推优 admin alone has no statistics scope (404)
+            for card in out:
+                if card.role:    # the admins' cards: their scope's statistics
+                    card.links.append(Link("统计", stats))
     return out
 
 
