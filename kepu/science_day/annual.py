@@ -31,24 +31,18 @@ from .after_models import ANNUAL_REPORT_ENTITY, AnnualReport
 from .models import BINGTUAN_ROUTE, is_national, provinces_of
 from .operations.common import OperationError
 from .routing import route_label
-from .settings import KIND, ScienceDaySettings
+from .files import edition_settings
+from .settings import ScienceDaySettings
 
 FIELD_PREFIX = "sd_annual"
 FILE_EXTS = ("doc", "docx", "pdf")
-DEFAULTS = {"text_max": 5000, "files": 5, "file_mb": 20}
 WINDOW = "annual_report"
 CONFLICT = ("年度工作总结已在其他窗口或设备上修改。为避免覆盖，本页的修改未保存："
             "请复制需要保留的内容后刷新页面。")
 
 
 def config(settings: ScienceDaySettings, key: str) -> int:
-    raw = settings.get("annual_report")
-    raw = raw if isinstance(raw, dict) else {}
-    try:
-        value = int(raw.get(key, DEFAULTS[key]))
-    except (TypeError, ValueError):
-        return DEFAULTS[key]
-    return value if value > 0 else DEFAULTS[key]
+    return settings.section_number("annual_report", key)
 
 
 def field_name(campaign_id: int) -> str:
@@ -63,12 +57,8 @@ def spec_for(settings: ScienceDaySettings) -> FieldSpec:
 
 def _resolve(rest: str) -> FieldSpec | None:
     cid, _, name = rest.partition(":")
-    if name != "attachment" or not cid.isdigit() or len(cid) > 12:
-        return None
-    campaign = db.session.get(Campaign, int(cid))
-    if campaign is None or campaign.kind != KIND:
-        return None
-    return spec_for(ScienceDaySettings(campaign))
+    settings = edition_settings(cid) if name == "attachment" else None
+    return spec_for(settings) if settings else None
 
 
 # --------------------------------------------------------------------------- scopes

@@ -63,16 +63,23 @@ def _after_spec(settings: ScienceDaySettings, field: str) -> FieldSpec | None:
     return None
 
 
-def _resolve(rest: str) -> FieldSpec | None:
+def edition_settings(cid: str) -> ScienceDaySettings | None:
+    """The settings of the Science Day edition a field name's campaign id names (the
+    ``<campaign_id>`` of ``<prefix>:<campaign_id>:<field>``), or None."""
     from ..admin.models import Campaign
 
-    cid, _, field = rest.partition(":")
     if not cid.isdigit() or len(cid) > 12:
         return None
     campaign = db.session.get(Campaign, int(cid))
     if campaign is None or campaign.kind != KIND:
         return None
-    return spec_for(ScienceDaySettings(campaign), field)
+    return ScienceDaySettings(campaign)
+
+
+def _resolve(rest: str) -> FieldSpec | None:
+    cid, _, field = rest.partition(":")
+    settings = edition_settings(cid)
+    return spec_for(settings, field) if settings else None
 
 
 def _load(activity_id: int):

@@ -21,7 +21,8 @@ from ..files.specs import MB, FieldSpec, register_field_resolver
 from ..timeutil import utcnow
 from .after_models import RESOURCE_ENTITY, RESOURCE_KINDS, Resource
 from .models import is_national
-from .settings import KIND, ScienceDaySettings
+from .files import edition_settings
+from .settings import ScienceDaySettings
 
 FIELD_PREFIX = "sd_res"
 FILE_EXTS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "jpg", "jpeg", "png")
@@ -30,7 +31,6 @@ KIND_LABELS = dict(RESOURCE_KINDS)
 TITLE_MAX = 200
 DESCRIPTION_MAX = 1000
 URL_MAX = 500
-DEFAULTS = {"file_mb": 50, "background_min_width": 1240, "background_min_height": 1754}
 
 
 def can_manage(user) -> bool:
@@ -39,15 +39,7 @@ def can_manage(user) -> bool:
 
 
 def config(settings: ScienceDaySettings, key: str) -> int:
-    """A number of the edition's ``resources`` settings; an unreadable stored value falls
-    back to the default (a page never fails on it)."""
-    raw = (settings.get("resources") or {}) if isinstance(settings.get("resources"), dict) \
-        else {}
-    try:
-        value = int(raw.get(key, DEFAULTS[key]))
-    except (TypeError, ValueError):
-        return DEFAULTS[key]
-    return value if value > 0 else DEFAULTS[key]
+    return settings.section_number("resources", key)
 
 
 def field_name(campaign_id: int) -> str:
@@ -61,12 +53,8 @@ def spec_for(settings: ScienceDaySettings) -> FieldSpec:
 
 def _resolve(rest: str) -> FieldSpec | None:
     cid, _, name = rest.partition(":")
-    if name != "file" or not cid.isdigit() or len(cid) > 12:
-        return None
-    campaign = db.session.get(Campaign, int(cid))
-    if campaign is None or campaign.kind != KIND:
-        return None
-    return spec_for(ScienceDaySettings(campaign))
+    settings = edition_settings(cid) if name == "file" else None
+    return spec_for(settings) if settings else None
 
 
 class _Entity:

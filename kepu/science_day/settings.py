@@ -154,3 +154,14 @@ class ScienceDaySettings(EditionSettings):
 
     def limit(self, name: str) -> int:
         return int(self.data["limits"].get(name, DEFAULTS["limits"][name]))
+
+    def section_number(self, section: str, key: str) -> int:
+        """A positive whole number of a settings section (e.g. ``resources.file_mb``); a
+        stored value that cannot be read falls back to the default (never a failed page)."""
+        default = DEFAULTS[section][key]
+        raw = self.get(section)
+        try:
+            value = int((raw if isinstance(raw, dict) else {}).get(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if value > 0 else default
