@@ -12,5 +12,5 @@ from .science_day.models import (Activity, ActivityPublic, ActivityTally,  # noq
                                  InfoOfficer)
 from .science_day.after_models import (ActivityScientist, ActivitySupplement,  # noqa: F401
                                        AnnualReport, Resource, ScientistThanks)
-from .science_day.tuiyou_models import (ExcellentActivity, TuiyouGrant,  # noqa: F401
-                                        TuiyouQuota)
+from .science_day.tuiyou_models import (ExcellentActivity, ExcellentUnit,  # noqa: F401
+                                        TuiyouGrant, TuiyouPublication, TuiyouQuota)
