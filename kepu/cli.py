@@ -50,6 +50,7 @@ DEMO_ACCOUNTS = [
     ("13800000011", "北京市科协审核员（演示）", None, None),
     ("13800000012", "中国科协审核员（演示）", None, None),
     ("13800000013", "科普中国信息员（演示）", None, None),
+    ("13800000014", "北京市推优管理员（演示）", None, None),
 ]
 
 #: A pending 推荐单位管理员 application (the platform admin's to-do in the demo).

@@ -98,6 +98,7 @@ def load() -> None:
     _load_resources(campaign)
     if db.session.scalar(select(func.count(Activity.id)).where(
             Activity.campaign_id == campaign.id)):
+        _load_tuiyou(campaign, officer, beijing)
         return
     now = utcnow()
     for name, category, org_name, region, status, days, mode, kind in ACTIVITIES:
@@ -133,6 +134,7 @@ def load() -> None:
     db.session.commit()
     click.echo(f"Demo activities: {len(ACTIVITIES)} (every review state; 13800000011 reviews "
                "北京's, 13800000012 is the national admin)")
+    _load_tuiyou(campaign, officer, beijing)
 
 
 def _load_resources(campaign) -> None:
@@ -162,3 +164,105 @@ def _supplement(activity) -> None:
             ("王工程师", "13900000102", "某航天研究院", "高级工程师")]):
         db.session.add(ActivityScientist(activity_id=activity.id, position=position,
                                          name=name, phone=phone, unit=unit, title=title))
+
+
+#: Ended, approved 北京 activities for 推优: (name, hosts, complete). The hosts give the
+#: organiser-unit step a 科协 share to watch (the province's own 科协 cannot be
+#: recommended by it).
+TUIYOU_ACTIVITIES = [
+    ("“双碳”科普嘉年华", ["中国科学技术馆（演示）", "北京市海淀区科学技术协会"], True),
+    ("脑科学开放实验室", ["北京脑科学与类脑研究所（演示）"], True),
+    ("城市森林自然观察", ["北京自然博物馆（演示）", "北京市科学技术协会"], True),
+    ("人工智能伦理公开课", ["北京市朝阳区科学技术协会"], True),
+    # 总结未交: shown as ineligible with the missing items named
+    ("地震科普体验日", ["北京市防震减灾宣教中心（演示）"], False),
+]
+#: 推优 admins named by phone: 北京's has an account; 广东's registers later (the grant
+#: waits for that phone).
+TUIYOU_ADMINS = [("11", "北京市推优管理员（演示）", "13800000014", True),
+                 ("44", "广东省推优管理员（演示）", "13800000015", False)]
+
+
+def _load_tuiyou(campaign, officer, beijing) -> None:
+    """推优 demo: 北京's and 广东's 推优 admins, 北京's quotas (3 activities, 2 units) and
+    five ended activities, four of them complete (eligible)."""
+    from ..cli import DEMO_PASSWORD
+    from . import tuiyou
+    from .tuiyou_models import TuiyouGrant, TuiyouQuota
+
+    if db.session.scalar(select(func.count(TuiyouGrant.id))):
+        return
+    national = User.by_phone("13800000012")
+    for code, name, phone, registered in TUIYOU_ADMINS:
+        if registered and User.by_phone(phone) is None:
+            user = User(phone=phone, name=name)
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            db.session.commit()
+        tuiyou.grant_by_phone(tuiyou.province_scope(code), name, phone, national)
+    if tuiyou.quota_of(campaign.id, "province:11") is None:
+        db.session.add(TuiyouQuota(campaign_id=campaign.id, scope_key="province:11",
+                                   activities=3, units=2, activities_used=0, units_used=0,
+                                   suggested_activities=3, suggested_units=2))
+    now = utcnow()
+    for i, (name, hosts, complete) in enumerate(TUIYOU_ACTIVITIES):
+        start = now - timedelta(days=6 + i)
+        a = Activity(
+            campaign_id=campaign.id, owner_id=officer.id, status="approved", name=name,
+            mode="线下", activity_type="科普讲座", start_at=start,
+            end_at=start + timedelta(hours=4), region_code="110108",
+            supervisor_category="省科协", supervisor_org_id=beijing.id if beijing else None,
+            route_province="11", details=f"{name}：科技工作者现场讲解、互动体验（演示数据）。",
+            audience="社区居民、中小学生", contact_name="张老师", contact_phone="010-62345678",
+            scientists=[{"name": "李研究员", "unit": "中国科学院某研究所", "title": "研究员"}],
+            hosts=[_host(h) for h in hosts], organisers=[{"name": "北京某科普基地（演示）"}],
+            filer_unit="北京市海淀区科学技术协会（演示）",
+            submitted_at=start - timedelta(days=20), first_submitted_at=start - timedelta(days=20),
+            decided_at=start - timedelta(days=15), approved_at=start - timedelta(days=15))
+        db.session.add(a)
+        db.session.flush()
+        from .operations.listing import publish_snapshot
+
+        publish_snapshot(a)
+        _complete_supplement(a, officer, filed=complete)
+    db.session.commit()
+    click.echo("推优: 13800000014 is 北京's 推优 admin (quota 3 activities, 2 units); "
+               "广东's is named for 13800000015, who has not registered yet")
+
+
+def _host(name: str) -> dict:
+    org = db.session.scalar(select(Org).where(Org.name == name))
+    return {"id": org.id, "name": org.name} if org else {"name": name}
+
+
+def _complete_supplement(activity, owner, *, filed: bool) -> None:
+    """补充活动信息 with a media report, 180 participants, three effect photos and one
+    participant photo (real PNGs), and the summary (filed when ``filed``)."""
+    import io
+
+    from PIL import Image
+    from werkzeug.datastructures import FileStorage
+
+    from ..files.operations import attach, save_upload
+    from .after_models import (F_EFFECT_PHOTO, F_PARTICIPANT_PHOTO, SUMMARY_PARTS,
+                               ActivitySupplement)
+    from .files import field_name
+
+    end = activity.end_at
+    db.session.add(ActivitySupplement(
+        activity_id=activity.id,
+        media_reports=[{"title": f"{activity.name}举行（演示报道）",
+                        "url": "https://www.kepuchina.cn/"}],
+        participants_offline=180, video_durations={},
+        summary={key: f"{label}：{activity.name}（演示）。" for key, label in SUMMARY_PARTS},
+        summary_filed_at=(end + timedelta(days=2)) if filed else None))
+    colours = [(38, 110, 180), (60, 150, 90), (200, 120, 40), (120, 80, 160)]
+    for field, n in ((F_EFFECT_PHOTO, 3), (F_PARTICIPANT_PHOTO, 1)):
+        for i in range(n):
+            buf = io.BytesIO()
+            Image.new("RGB", (480, 320), colours[(i + activity.id) % 4]).save(buf, "PNG")
+            buf.seek(0)
+            stored = save_upload(field_name(activity.campaign_id, field),
+                                 FileStorage(buf, filename=f"{field}-{i + 1}.png",
+                                             content_type="image/png"), owner, commit=False)
+            attach(stored, "activity", activity.id, commit=False)
