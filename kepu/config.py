@@ -47,6 +47,10 @@ class Defaults:
     SECRET_KEY: str | None = None
     # Sessions end on the server at logout; at the latest after this many seconds.
     PERMANENT_SESSION_LIFETIME: int = 31 * 24 * 3600
+    # Anonymous public pages are cached per process, checked against the data's version
+    # on every request (kepu.pagecache); entries expire after this many seconds, which
+    # bounds what depends on the clock (未开始 / 进行中). 0 turns the cache off.
+    PAGE_CACHE_SECONDS: int = 60
 
     # Uploads stream to disk below this folder (default instance/uploads).
     UPLOAD_DIR: str | None = None

@@ -302,6 +302,19 @@ class ActivityPublicTally(db.Model):
     n: Mapped[int] = mapped_column(default=0)
 
 
+class ActivityPublicVersion(db.Model):
+    """A counter per edition, bumped by triggers whenever a public row of the edition or
+    the edition itself (its settings) changes (migration c8e4a0b6d2f9). The anonymous
+    public pages are cached per process under this number (kepu.pagecache), so a cached
+    page is never served after what it shows has changed, in any worker."""
+
+    __tablename__ = "activity_public_version"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
 class InfoOfficer(db.Model):
     """科普中国信息员 certification: the officer's unit and the undertaking agreed to."""
 

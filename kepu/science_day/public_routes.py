@@ -18,17 +18,18 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import abort, current_app, request, send_file, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..admin.models import Campaign
 from ..extensions import db
 from ..files.models import StoredFile
 from ..files.storage import path_for
 from ..htmx import render
+from ..pagecache import cached_page
 from ..orgs import regions
 from ..timeutil import utcnow
 from . import bp
-from .models import ActivityPublic
+from .models import ActivityPublic, ActivityPublicVersion
 from .operations import search
 from .operations.common import current_campaign
 from .settings import KIND
@@ -36,6 +37,31 @@ from .settings import KIND
 search.install()
 
 THUMB_SIZE = (480, 360)
+
+_EDITION_VERSION = select(ActivityPublicVersion.n).where(
+    ActivityPublicVersion.campaign_id == bindparam("cid"))
+_DETAIL_VERSION = (select(ActivityPublic.campaign_id, ActivityPublicVersion.n)
+                   .join(ActivityPublicVersion,
+                         ActivityPublicVersion.campaign_id == ActivityPublic.campaign_id)
+                   .where(ActivityPublic.activity_id == bindparam("aid")))
+
+
+def _edition_version():
+    """The shown edition and its public version (kepu.pagecache); None: no edition."""
+    campaign = _edition(optional=True)
+    if campaign is None:
+        return None
+    return campaign.id, db.session.scalar(_EDITION_VERSION, {"cid": campaign.id}) or 0
+
+
+def _detail_version():
+    """The activity's edition and its version, and the latest edition (the page links
+    to another edition with ?year=); None when it has no public row (→ 404, uncached)."""
+    aid = request.view_args.get("activity_id") if request.view_args else None
+    row = db.session.execute(_DETAIL_VERSION, {"aid": aid}).first() if aid else None
+    if row is None:
+        return None
+    return tuple(row), getattr(current_campaign(), "id", None)
 
 
 def _edition(optional: bool = False) -> Campaign | None:
@@ -82,6 +108,7 @@ def _common(campaign) -> dict:
 
 
 @bp.get("/", endpoint="public_home")
+@cached_page(_edition_version)
 def public_home():
     campaign = _edition(optional=True)
     if campaign is None:
@@ -99,6 +126,7 @@ def _region_state(f: search.PublicFilters) -> dict:
 
 
 @bp.get("/events/", endpoint="public_list")
+@cached_page(_edition_version)
 def public_list():
     campaign = _edition()
     common = _common(campaign)
@@ -120,6 +148,7 @@ def _visible(activity_id: int) -> ActivityPublic:
 
 
 @bp.get("/events/<int:activity_id>", endpoint="public_detail")
+@cached_page(_detail_version)
 def public_detail(activity_id: int):
     row = _visible(activity_id)
     campaign = db.session.get(Campaign, row.campaign_id)

@@ -175,7 +175,25 @@ SQLITE_OBJECTS = [
          ON CONFLICT (campaign_id, province_code, activity_type, mode) DO UPDATE SET n = n + 1;
        END""",
 ]
+# the public pages' cache version (kepu.pagecache): any change of a public row or of the
+# edition bumps its edition's counter
+_BUMP = """INSERT INTO activity_public_version (campaign_id, n) VALUES ({cid}, 1)
+         ON CONFLICT (campaign_id) DO UPDATE SET n = activity_public_version.n + 1;"""
+SQLITE_OBJECTS += [
+    f"""CREATE TRIGGER IF NOT EXISTS activity_public_version_{name} AFTER {event} ON {table}
+       BEGIN
+         {_BUMP.format(cid=cid)}
+       END"""
+    for name, event, table, cid in (("insert", "INSERT", "activity_public", "NEW.campaign_id"),
+                                    ("update", "UPDATE", "activity_public", "NEW.campaign_id"),
+                                    ("delete", "DELETE", "activity_public", "OLD.campaign_id"),
+                                    ("campaign", "UPDATE", "campaign", "NEW.id"))
+]
 SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS activity_public_version_insert",
+    "DROP TRIGGER IF EXISTS activity_public_version_update",
+    "DROP TRIGGER IF EXISTS activity_public_version_delete",
+    "DROP TRIGGER IF EXISTS activity_public_version_campaign",
     "DROP TRIGGER IF EXISTS activity_public_fts_insert",
     "DROP TRIGGER IF EXISTS activity_public_fts_delete",
     "DROP TRIGGER IF EXISTS activity_public_fts_update",
@@ -216,7 +234,42 @@ $$ LANGUAGE plpgsql""",
     "OR OLD.activity_type IS DISTINCT FROM NEW.activity_type OR OLD.mode IS DISTINCT FROM NEW.mode) "
     "EXECUTE FUNCTION activity_public_tally_sync()",
 ]
+PG_OBJECTS += [
+    """CREATE OR REPLACE FUNCTION activity_public_version_bump() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO activity_public_version (campaign_id, n)
+  SELECT DISTINCT campaign_id, 1 FROM changed_rows
+  ON CONFLICT (campaign_id) DO UPDATE SET n = activity_public_version.n + 1;
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql""",
+    """CREATE OR REPLACE FUNCTION activity_public_version_edition() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO activity_public_version (campaign_id, n) VALUES (NEW.id, 1)
+  ON CONFLICT (campaign_id) DO UPDATE SET n = activity_public_version.n + 1;
+  RETURN NULL;
+END;
+$$ LANGUAGE plpgsql""",
+    # statement-level with transition tables: one bump per statement, not per row
+    "CREATE OR REPLACE TRIGGER activity_public_version_insert AFTER INSERT ON activity_public "
+    "REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION activity_public_version_bump()",
+    "CREATE OR REPLACE TRIGGER activity_public_version_update AFTER UPDATE ON activity_public "
+    "REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION activity_public_version_bump()",
+    "CREATE OR REPLACE TRIGGER activity_public_version_delete AFTER DELETE ON activity_public "
+    "REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT "
+    "EXECUTE FUNCTION activity_public_version_bump()",
+    "CREATE OR REPLACE TRIGGER activity_public_version_campaign AFTER UPDATE ON campaign "
+    "FOR EACH ROW EXECUTE FUNCTION activity_public_version_edition()",
+]
 PG_DROP = [
+    "DROP TRIGGER IF EXISTS activity_public_version_insert ON activity_public",
+    "DROP TRIGGER IF EXISTS activity_public_version_update ON activity_public",
+    "DROP TRIGGER IF EXISTS activity_public_version_delete ON activity_public",
+    "DROP TRIGGER IF EXISTS activity_public_version_campaign ON campaign",
+    "DROP FUNCTION IF EXISTS activity_public_version_bump()",
+    "DROP FUNCTION IF EXISTS activity_public_version_edition()",
     "DROP TRIGGER IF EXISTS activity_public_tally_insert ON activity_public",
     "DROP TRIGGER IF EXISTS activity_public_tally_delete ON activity_public",
     "DROP TRIGGER IF EXISTS activity_public_tally_update ON activity_public",
