@@ -82,6 +82,21 @@ def test_create_next_edition_copies_settings_and_moves_windows(client, auth, adm
     assert db.session.query(Campaign).filter_by(kind="science_day").count() == 2
 
 
+def test_a_new_edition_does_not_inherit_the_thanks_pause(client, auth, admin, edition):
+    from kepu.science_day.thanks import config_of
+
+    edition.settings = {**edition.settings,
+                        "thanks_sms": {"enabled": True, "paused": True, "sign": "某科协"}}
+    db.session.commit()
+    auth.login_as(admin)
+    assert client.post(LIST_URL, data={"year": "2027", "title": "2027年全国科普日"}
+                       ).status_code == 303
+    new = ops.edition_by_year(2027)
+    config = config_of(new.settings)
+    assert config.enabled and not config.paused and config.sign == "某科协"
+    assert config_of(edition.settings).paused
+
+
 def test_settings_page_renders_every_group(client, auth, admin, edition):
     auth.login_as(admin)
     page = client.get(settings_url(edition)).get_data(as_text=True)

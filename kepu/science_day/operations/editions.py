@@ -45,6 +45,10 @@ def create_edition(year, title: str | None, user=None, **windows) -> Campaign:
         shift_windows(settings, years)
         for key, value in windows.items():
             settings.setdefault("windows", {})[key] = dict(value)
+        # an admin's 暂停 of the thank-you SMS was about that edition's sending
+        thanks = settings.get("thanks_sms")
+        if isinstance(thanks, dict):
+            settings["thanks_sms"] = {k: v for k, v in thanks.items() if k != "paused"}
 
     return shared.create_edition(ScienceDaySettings, year, title, user, adjust=adjust,
                                  shifted=())
