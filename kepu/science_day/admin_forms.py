@@ -28,6 +28,17 @@ LIMITS = [
     ("photo_mb", "补充信息照片大小", 1, 50, "MB"),
     ("video_mb", "活动短视频大小", 10, 200, "MB"),
 ]
+#: (settings section, key, label, minimum, maximum, unit): the 下载资源 and 年度工作总结
+#: numbers (kepu.science_day.resources / annual read them with section_number)
+SECTION_LIMITS = [
+    ("resources", "file_mb", "下载资源文件大小", 1, 500, "MB"),
+    ("resources", "background_min_width", "海报背景最小宽度", 600, 10000, "像素"),
+    ("resources", "background_min_height", "海报背景最小高度", 800, 10000, "像素"),
+    ("annual_report", "text_max", "年度工作总结正文", 500, 50000, "字"),
+    ("annual_report", "files", "年度工作总结附件", 1, 20, "个"),
+    ("annual_report", "file_mb", "年度工作总结附件大小", 1, 200, "MB"),
+]
+SECTIONS = tuple(dict.fromkeys(section for section, *_ in SECTION_LIMITS))
 TEXTS = [("help_intro", "intro", "平台说明", 1000), ("help_contacts", "contacts", "咨询电话", 300),
          ("help_undertaking", "undertaking", "科普中国信息员承诺书", 2000)]
 
@@ -38,6 +49,7 @@ _GROUP_OF_KEY = {"title": "fs-basic", "windows": "fs-windows", "edit_cap": "fs-r
                  "notice_days": "fs-rules", "activity_types": "fs-taxonomy",
                  "modes": "fs-taxonomy", "joint_actions": "fs-taxonomy",
                  "special_actions": "fs-taxonomy", "limits": "fs-limits",
+                 "resources": "fs-limits", "annual_report": "fs-limits",
                  "theme": "fs-texts", "food_safety_keyword": "fs-texts", "help": "fs-texts"}
 
 
@@ -70,6 +82,9 @@ def _window_fields(cls):
     for key, label, lo, hi, unit in LIMITS:
         setattr(cls, f"limit_{key}", IntField(f"{label}（{unit}）", minimum=lo, maximum=hi,
                                               unit=unit))
+    for section, key, label, lo, hi, unit in SECTION_LIMITS:
+        setattr(cls, f"sec_{section}_{key}", IntField(f"{label}（{unit}）", minimum=lo,
+                                                      maximum=hi, unit=unit))
     for name, _key, label, maximum in TEXTS:
         setattr(cls, name, TextAreaField(label, validators=[
             DataRequired(f"请填写{label}"), Length(max=maximum, message=f"不能超过 {maximum} 字")]))
@@ -108,6 +123,8 @@ class SettingsForm(FlaskForm):
         limits = {**DEFAULTS["limits"], **(settings.get("limits") or {})}
         for key, *_ in LIMITS:
             data[f"limit_{key}"] = limits.get(key)
+        for section, key, *_ in SECTION_LIMITS:
+            data[f"sec_{section}_{key}"] = settings.section_number(section, key)
         help_texts = settings.get("help") or {}
         for name, key, _label, _max in TEXTS:
             data[name] = help_texts.get(key, "")
@@ -134,7 +151,7 @@ class SettingsForm(FlaskForm):
             name = f.name
             if name.startswith("w_"):
                 keys.add("windows")
-            elif name.startswith("limit_"):
+            elif name.startswith(("limit_", "sec_")):
                 keys.add("limits")
             elif name.startswith("help_"):
                 keys.add("help")
@@ -153,6 +170,9 @@ class SettingsForm(FlaskForm):
             "joint_actions": self.joint_actions.items,
             "special_actions": self.special_actions.items,
             "limits": {key: getattr(self, f"limit_{key}").data for key, *_ in LIMITS},
+            **{section: {key: getattr(self, f"sec_{section}_{key}").data
+                         for s, key, *_ in SECTION_LIMITS if s == section}
+               for section in SECTIONS},
             "food_safety_keyword": self.food_safety_keyword.data.strip(),
             "help": {key: getattr(self, name).data.strip() for name, key, *_ in TEXTS},
         }

@@ -20,7 +20,8 @@ from ..htmx import render
 from ..timeutil import utcnow
 from ..workflow import OperationError
 from . import bp
-from .admin_forms import LIMITS, SETTING_GROUPS, EditionForm, SettingsForm, setting_groups
+from .admin_forms import (LIMITS, SECTION_LIMITS, SETTING_GROUPS, EditionForm, SettingsForm,
+                          setting_groups)
 from .flow import STATE_LABELS
 from .operations import editions as ops
 from .settings import KIND, WINDOWS, ScienceDaySettings
@@ -73,7 +74,8 @@ def _settings_page(campaign, form, status: int = 200, differing=None):
     phases = [(key, label, settings.phase(key)) for key, (label, _w) in WINDOWS.items()]
     return render("science_day/admin_settings.html", status=status, campaign=campaign,
                   form=form, settings=settings, phases=phases, windows=WINDOWS,
-                  limits=LIMITS, groups=SETTING_GROUPS, differing=differing)
+                  limits=LIMITS, section_limits=SECTION_LIMITS, groups=SETTING_GROUPS,
+                  differing=differing)
 
 
 @bp.route("/admin/editions/<int:campaign_id>/settings", methods=["GET", "POST"])

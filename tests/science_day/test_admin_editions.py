@@ -38,6 +38,10 @@ def form_data(campaign, **over) -> dict:
             data[f"w_{key}_{part}"] = s["windows"][key][part][:16].replace(" ", "T")
     for key, value in s["limits"].items():
         data[f"limit_{key}"] = str(value)
+    from kepu.science_day.admin_forms import SECTION_LIMITS
+
+    for section, key, *_ in SECTION_LIMITS:
+        data[f"sec_{section}_{key}"] = str(s.section_number(section, key))
     data.update(over)
     return data
 
@@ -95,6 +99,32 @@ def test_a_new_edition_does_not_inherit_the_thanks_pause(client, auth, admin, ed
     config = config_of(new.settings)
     assert config.enabled and not config.paused and config.sign == "某科协"
     assert config_of(edition.settings).paused
+
+
+def test_resource_and_annual_report_limits_are_settings(client, auth, admin, edition):
+    from kepu.science_day import annual, resources
+
+    auth.login_as(admin)
+    page = client.get(settings_url(edition)).get_data(as_text=True)
+    assert "下载资源文件大小" in page and "年度工作总结附件" in page
+    resp = client.post(settings_url(edition), data=form_data(
+        edition, sec_resources_file_mb="80", sec_annual_report_files="0",
+        sec_annual_report_text_max="8000"))
+    assert resp.status_code == 422
+    assert 'id="sec_annual_report_files-error"' in resp.get_data(as_text=True)
+    assert 'value="80"' in resp.get_data(as_text=True)
+    resp = client.post(settings_url(edition), data=form_data(
+        edition, sec_resources_file_mb="80", sec_annual_report_files="3",
+        sec_annual_report_text_max="8000"))
+    assert resp.status_code == 303
+    db.session.refresh(edition)
+    s = ScienceDaySettings(edition)
+    assert s.section_number("resources", "file_mb") == 80
+    assert s.section_number("annual_report", "files") == 3
+    assert s.section_number("annual_report", "text_max") == 8000
+    assert s.section_number("resources", "background_min_width") == 1240
+    # what the 下载资源 and annual-report pages read
+    assert resources.config(s, "file_mb") == 80 and annual.config(s, "files") == 3
 
 
 def test_settings_page_renders_every_group(client, auth, admin, edition):

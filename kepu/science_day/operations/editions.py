@@ -12,7 +12,8 @@ from ..settings import KIND, ScienceDaySettings
 
 #: the setting keys an admin edits on the settings page
 EDITABLE_KEYS = ("windows", "edit_cap", "notice_days", "theme", "activity_types", "modes",
-                 "joint_actions", "special_actions", "limits", "food_safety_keyword", "help")
+                 "joint_actions", "special_actions", "limits", "food_safety_keyword", "help",
+                 "resources", "annual_report")
 
 
 def default_title(year: int) -> str:
