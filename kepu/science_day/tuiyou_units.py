@@ -123,9 +123,11 @@ class _Resolver:
         names = {_host_name(h) for h in hosts if _host_id(h) not in self.by_id} - {""}
         self.by_name: dict[str, Org] = {}
         if names:
-            for o in db.session.scalars(select(Org).where(
-                    Org.name.in_(names), Org.status == ORG_ACTIVE).order_by(Org.id)):
-                self.by_name.setdefault(o.name, o)
+            # by ix_org_name alone (the status filter in SQL lets SQLite pick ix_org_status)
+            for o in sorted(db.session.scalars(select(Org).where(Org.name.in_(names))),
+                            key=lambda o: o.id):
+                if o.status == ORG_ACTIVE:
+                    self.by_name.setdefault(o.name, o)
 
     def __call__(self, host) -> tuple[str, str, Org | None] | None:
         org = self.by_id.get(_host_id(host))
