@@ -40,7 +40,7 @@ from .annual import Scope
 from .models import BINGTUAN_ROUTE, Activity
 from .operations.common import require_window
 from .tuiyou import formula_of, quota_of, recommended_query, scope_from_key
-from .tuiyou_models import ExcellentActivity, ExcellentUnit, TuiyouQuota
+from .tuiyou_models import ExcellentUnit, TuiyouQuota
 
 CAST_SUFFIXES = ("科学技术协会", "科协")
 _BRACKETS = str.maketrans({"（": "(", "）": ")", "［": "[", "］": "]", "【": "[", "】": "]",
@@ -141,19 +141,14 @@ class _Resolver:
         return f"name:{name}", name, None
 
 
-def unit_keys_of(activity: Activity) -> set[str]:
-    """The unit keys of ``activity``'s 主办单位."""
-    hosts = list(activity.hosts or [])
-    resolve = _Resolver(hosts)
-    return {u[0] for u in (resolve(h) for h in hosts) if u}
-
-
 def own_unit(scope: Scope) -> tuple[int | None, set[str]]:
     """The scope's own unit: (org id, normalised names it goes by)."""
-    if scope.region_code:
-        org = (supervisors.bingtuan_org() if scope.region_code == BINGTUAN_ROUTE
-               else supervisors.cast_org_for_region(scope.region_code))
-        names = {normalise_name(scope.name)}
+    if scope.region_code == BINGTUAN_ROUTE:
+        # the scope's name is the 兵团's own, not its 科协's
+        org, names = supervisors.bingtuan_org(), set()
+    elif scope.region_code:
+        org = supervisors.cast_org_for_region(scope.region_code)
+        names = {normalise_name(scope.name)}       # the short name, e.g. 北京市科协
     else:
         org = db.session.get(Org, scope.org_id)
         names = set()
@@ -189,11 +184,6 @@ class Board:
     @property
     def share(self) -> str:
         return pct_text(self.cast_used, self.used)
-
-    @property
-    def cast_allowed(self) -> bool:
-        """Could one more 科协 unit be recommended now?"""
-        return (self.cast_used + 1) * 100 <= (self.used + 1) * self.limit
 
     def get(self, key: str) -> Unit | None:
         return next((u for u in self.units if u.key == key), None)

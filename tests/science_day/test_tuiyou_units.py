@@ -463,3 +463,17 @@ def test_tabs_link_the_two_pages(world, client, auth):
                      r'province(:|%3A)11">优秀组织单位</a>', html)
     assert re.search(r'<a class="btn" href="/science-day/tuiyou\?scope=province(:|%3A)11">'
                      r'优秀活动</a>', html)
+
+
+def test_the_bingtuan_cannot_recommend_its_own_cast(world):
+    from kepu.orgs.generate import BINGTUAN_KEY
+
+    cast = Org(name="新疆生产建设兵团科学技术协会", kind="省级科协", region_code="6590",
+               generated_key=BINGTUAN_KEY)
+    db.session.add(cast)
+    db.session.commit()
+    recommended(world, [{"id": cast.id, "name": cast.name}, {"name": "新疆生产建设兵团"}],
+                scope="province:659")
+    b = ops.board(world["campaign"], ty_ops.province_scope("659"))
+    assert {u.name: bool(u.own) for u in b.units} == {
+        "新疆生产建设兵团科学技术协会": True, "新疆生产建设兵团": False}
