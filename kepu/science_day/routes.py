@@ -11,4 +11,5 @@ from . import resource_routes  # noqa: F401
 from . import annual_routes  # noqa: F401
 from . import summary_routes  # noqa: F401
 from . import tuiyou_routes  # noqa: F401
+from . import tuiyou_unit_routes  # noqa: F401
 from . import stats_routes  # noqa: F401

@@ -39,7 +39,11 @@ from .tuiyou_models import ExcellentActivity, TuiyouGrant, TuiyouQuota
 
 PER_PAGE = 20
 SCAN_ROWS = 1000          # rows examined per request by the 可推荐 / 不符合条件 filters
-FORMULA_DEFAULTS = {"total_activities": 1000, "total_units": 300, "minimum": 1}
+# cast_share: the most a scope's recommended organiser units may be 科协 organisations,
+# in per cent (seed 002 五(一): 70%; kepu.science_day.tuiyou_units)
+FORMULA_DEFAULTS = {"total_activities": 1000, "total_units": 300, "minimum": 1,
+                    "cast_share": 70}
+FORMULA_MAXIMA = {"cast_share": 100}
 ORG_CATEGORIES = (SUP_SOCIETY, SUP_MINISTRY)
 
 
@@ -115,6 +119,7 @@ class Formula:
     total_activities: int
     total_units: int
     minimum: int
+    cast_share: int = FORMULA_DEFAULTS["cast_share"]
 
     def suggest(self, total: int, n: int, which: str = "activities") -> int:
         pool = self.total_activities if which == "activities" else self.total_units
@@ -132,7 +137,7 @@ def formula_of(campaign: Campaign) -> Formula:
             v = int(raw.get(key, default))
         except (TypeError, ValueError):
             v = default
-        values[key] = v if v >= 0 else default
+        values[key] = v if 0 <= v <= FORMULA_MAXIMA.get(key, v) else default
     return Formula(**values)
 
 
@@ -156,6 +161,10 @@ def save_formula(campaign: Campaign, form, by) -> dict[str, str]:
                                   "total_units"),
         "minimum": _int_field(form.get("minimum"), "每个单位最少名额", errors, "minimum", 1000),
     }
+    # a form without the field (an older page still open) keeps the stored share
+    values["cast_share"] = (_int_field(form.get("cast_share"), "科协单位占比上限（%）", errors,
+                                       "cast_share", 100)
+                            if "cast_share" in form else formula_of(campaign).cast_share)
     if errors:
         return errors
     settings = dict(campaign.settings) if isinstance(campaign.settings, dict) else {}
@@ -489,6 +498,12 @@ def recommend(campaign: Campaign, scope: Scope, activity_id: int, by) -> Activit
 def withdraw(campaign: Campaign, scope: Scope, activity_id: int, by) -> Activity:
     require_window(campaign, "recommend")
     activity = _scoped_activity(campaign, scope, activity_id)
+    from .tuiyou_units import unit_blocking_withdrawal  # it builds on this module
+
+    unit = unit_blocking_withdrawal(campaign.id, scope, activity)
+    if unit is not None:
+        raise OperationError(f"该活动的主办单位“{unit.name}”已推荐为优秀组织单位，"
+                             f"请先撤回优秀组织单位“{unit.name}”的推荐", code="unit")
     gone = db.session.execute(delete(ExcellentActivity).where(
         ExcellentActivity.activity_id == activity.id,
         ExcellentActivity.campaign_id == campaign.id,
