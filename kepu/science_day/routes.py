@@ -12,3 +12,4 @@ from . import annual_routes  # noqa: F401
 from . import summary_routes  # noqa: F401
 from . import tuiyou_routes  # noqa: F401
 from . import stats_routes  # noqa: F401
+from . import tuiyou_result_routes  # noqa: F401
