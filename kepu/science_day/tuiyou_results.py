@@ -195,10 +195,10 @@ def activity_query(campaign_id: int, scope_key: str | None = None, show: str = "
         stmt = stmt.where(ExcellentActivity.selected_at.is_not(None))
     elif show == "unselected":
         stmt = stmt.where(ExcellentActivity.selected_at.is_(None))
-    order = [ExcellentActivity.created_at.desc(), ExcellentActivity.id.desc()]
-    if scope_key is None:
-        order.insert(0, ExcellentActivity.scope_key)
-    return stmt.order_by(*order)
+    if scope_key is None:     # the export: scope by scope, in the index's order
+        return stmt.order_by(ExcellentActivity.scope_key, ExcellentActivity.created_at,
+                             ExcellentActivity.id)
+    return stmt.order_by(ExcellentActivity.created_at.desc(), ExcellentActivity.id.desc())
 
 
 def unit_query(campaign_id: int, scope_key: str | None = None, show: str = ""):
@@ -209,10 +209,10 @@ def unit_query(campaign_id: int, scope_key: str | None = None, show: str = ""):
         stmt = stmt.where(ExcellentUnit.selected_at.is_not(None))
     elif show == "unselected":
         stmt = stmt.where(ExcellentUnit.selected_at.is_(None))
-    order = [ExcellentUnit.created_at.desc(), ExcellentUnit.id.desc()]
     if scope_key is None:
-        order.insert(0, ExcellentUnit.scope_key)
-    return stmt.order_by(*order)
+        return stmt.order_by(ExcellentUnit.scope_key, ExcellentUnit.created_at,
+                             ExcellentUnit.id)
+    return stmt.order_by(ExcellentUnit.created_at.desc(), ExcellentUnit.id.desc())
 
 
 @dataclass
