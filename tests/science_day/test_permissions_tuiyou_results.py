@@ -74,18 +74,19 @@ def _state(campaign):
 
 ROUTES = [
     # (endpoint, method, path, data, who succeeds, their status)
-    ("science_day.tuiyou_results", "GET", "/science-day/tuiyou/results", None, NATIONAL, 200),
-    ("science_day.tuiyou_results_scope", "GET",
+    ("science_day.excellent_overview", "GET", "/science-day/tuiyou/results", None, NATIONAL,
+     200),
+    ("science_day.excellent_scope", "GET",
      "/science-day/tuiyou/results/scope?scope=province:11", None, NATIONAL, 200),
-    ("science_day.tuiyou_results_select", "POST", "/science-day/tuiyou/results/select",
+    ("science_day.excellent_select", "POST", "/science-day/tuiyou/results/select",
      {"scope": "province:11", "kind": "activity", "action": "select", "ids": "{id}"},
      NATIONAL, 303),
-    ("science_day.tuiyou_results_publish", "POST", "/science-day/tuiyou/results/publish",
+    ("science_day.excellent_publish", "POST", "/science-day/tuiyou/results/publish",
      {"confirmed": "1"}, NATIONAL, 303),
     # nothing published in this world: refused with a message (success: test_tuiyou_results)
-    ("science_day.tuiyou_results_unpublish", "POST", "/science-day/tuiyou/results/unpublish",
+    ("science_day.excellent_unpublish", "POST", "/science-day/tuiyou/results/unpublish",
      {}, NATIONAL, 422),
-    ("science_day.tuiyou_results_export", "GET", "/science-day/tuiyou/results/export.xlsx",
+    ("science_day.excellent_export", "GET", "/science-day/tuiyou/results/export.xlsx",
      None, NATIONAL, 200),
 ]
 PUBLIC = "science_day.public_excellent"
@@ -171,6 +172,6 @@ def test_scope_must_be_known(client, auth, world):
 
 def test_every_results_route_is_in_this_matrix(app):
     ours = {r.endpoint for r in app.url_map.iter_rules()
-            if r.endpoint.startswith("science_day.tuiyou_results")}
+            if r.endpoint.startswith("science_day.excellent_")}
     assert ours and ours <= ENDPOINTS
     assert PUBLIC in {r.endpoint for r in app.url_map.iter_rules()}
