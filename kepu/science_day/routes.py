@@ -13,3 +13,4 @@ from . import summary_routes  # noqa: F401
 from . import tuiyou_routes  # noqa: F401
 from . import tuiyou_unit_routes  # noqa: F401
 from . import stats_routes  # noqa: F401
+from . import tuiyou_result_routes  # noqa: F401

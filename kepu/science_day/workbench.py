@@ -241,6 +241,9 @@ def tuiyou_cards(user, campaign, settings) -> list[Card]:
         card.counts = [Count("已授权推优管理员", len(tuiyou.grants()), admins)]
         if admins:
             card.links = [Link("推优管理员", admins)]
+        results = url_or_none("science_day.excellent_overview")
+        if results:
+            card.links.append(Link("推优评选结果", results))
         out.append(card)
     return out
 
