@@ -460,11 +460,18 @@ def _scoped_activity(campaign: Campaign, scope: Scope, activity_id: int) -> Acti
     return activity
 
 
+def results_ops():
+    from . import tuiyou_results  # it builds on this module
+
+    return tuiyou_results
+
+
 def recommend(campaign: Campaign, scope: Scope, activity_id: int, by) -> Activity:
     """Recommend one activity; OperationError (Chinese) when refused, LookupError when
     the activity is not this scope's (→ 404)."""
     require_window(campaign, "recommend")
     activity = _scoped_activity(campaign, scope, activity_id)
+    results_ops().refuse_if_decided(campaign.id)
     cand = evaluate([activity], campaign.id, scope)[0]
     if cand.recommended:
         raise OperationError("该活动已推荐", code="duplicate")
@@ -498,6 +505,7 @@ def recommend(campaign: Campaign, scope: Scope, activity_id: int, by) -> Activit
 def withdraw(campaign: Campaign, scope: Scope, activity_id: int, by) -> Activity:
     require_window(campaign, "recommend")
     activity = _scoped_activity(campaign, scope, activity_id)
+    results_ops().refuse_if_decided(campaign.id, activity_id=activity.id)
     from .tuiyou_units import unit_blocking_withdrawal  # it builds on this module
 
     unit = unit_blocking_withdrawal(campaign.id, scope, activity)
@@ -507,9 +515,12 @@ def withdraw(campaign: Campaign, scope: Scope, activity_id: int, by) -> Activity
     gone = db.session.execute(delete(ExcellentActivity).where(
         ExcellentActivity.activity_id == activity.id,
         ExcellentActivity.campaign_id == campaign.id,
-        ExcellentActivity.scope_key == scope.key))
+        ExcellentActivity.scope_key == scope.key,
+        # selected by the national admin meanwhile: kept (refused below)
+        ExcellentActivity.selected_at.is_(None)))
     if gone.rowcount != 1:
         db.session.rollback()
+        results_ops().refuse_if_decided(campaign.id, activity_id=activity.id)
         raise OperationError("该活动未被推荐", code="not_recommended")
     db.session.execute(
         update(TuiyouQuota)

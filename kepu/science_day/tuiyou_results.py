@@ -77,6 +77,17 @@ def is_decided(campaign_id: int, *, activity_id: int | None = None,
     return False
 
 
+def refuse_if_decided(campaign_id: int, *, activity_id: int | None = None,
+                      unit_id: int | None = None) -> None:
+    """For the scope admins' recommend / withdraw: OperationError once the result is
+    published (nothing changes then), or when withdrawing a selected recommendation."""
+    if is_published(campaign_id):
+        raise OperationError("全国评选结果已公布，推荐不能再更改", code="published")
+    if (activity_id is not None or unit_id is not None) and is_decided(
+            campaign_id, activity_id=activity_id, unit_id=unit_id):
+        raise OperationError("该推荐已在全国评选中入选，不能撤回", code="selected")
+
+
 def _lock(campaign_id: int) -> TuiyouPublication:
     """The edition's publication row, locked for this transaction (made when missing)."""
     stmt = select(TuiyouPublication).where(

@@ -39,7 +39,7 @@ from ..workflow import OperationError, audit
 from .annual import Scope
 from .models import BINGTUAN_ROUTE, Activity
 from .operations.common import require_window
-from .tuiyou import formula_of, quota_of, recommended_query, scope_from_key
+from .tuiyou import formula_of, quota_of, recommended_query, results_ops, scope_from_key
 from .tuiyou_models import ExcellentUnit, TuiyouQuota
 
 CAST_SUFFIXES = ("科学技术协会", "科协")
@@ -284,6 +284,7 @@ def recommend(campaign: Campaign, scope: Scope, unit_key: str, by) -> Unit:
     unit = b.get(unit_key or "")
     if unit is None:
         raise LookupError(unit_key)
+    results_ops().refuse_if_decided(campaign.id)
     if unit.here:
         raise OperationError(f"“{unit.name}”已推荐", code="duplicate")
     if unit.elsewhere:
@@ -341,11 +342,14 @@ def withdraw(campaign: Campaign, scope: Scope, unit_key: str, by) -> Unit:
         raise LookupError(unit_key)
     if not unit.here:
         raise OperationError(f"“{unit.name}”未被本单位推荐", code="not_recommended")
+    results_ops().refuse_if_decided(campaign.id, unit_id=unit.row.id)
     c = 1 if unit.row.is_cast else 0
     gone = db.session.execute(delete(ExcellentUnit).where(
-        ExcellentUnit.id == unit.row.id, ExcellentUnit.scope_key == scope.key))
+        ExcellentUnit.id == unit.row.id, ExcellentUnit.scope_key == scope.key,
+        ExcellentUnit.selected_at.is_(None)))
     if gone.rowcount != 1:
         db.session.rollback()
+        results_ops().refuse_if_decided(campaign.id, unit_id=unit.row.id)
         raise OperationError(f"“{unit.name}”未被本单位推荐", code="not_recommended")
     where = [TuiyouQuota.campaign_id == campaign.id, TuiyouQuota.scope_key == scope.key,
              TuiyouQuota.units_used > 0, TuiyouQuota.units_cast_used >= c]

@@ -228,9 +228,15 @@ def tuiyou_cards(user, campaign, settings) -> list[Card]:
         url = base and (f"{base}?scope={scope.key}" if len(scopes) > 1 else base)
         card = Card(key=f"science_day.tuiyou.{scope.key}", title="推荐优秀活动",
                     subtitle=scope.name, order=40, deadline=deadline)
-        card.counts = [Count("已推荐", q.activities_used if q else 0, url),
-                       Count("名额", q.activities if q else 0, url)]
+        card.counts = [Count("已推荐活动", q.activities_used if q else 0, url),
+                       Count("活动名额", q.activities if q else 0, url)]
         card.action = Link("推荐优秀活动", url) if url else None
+        units = url_or_none("science_day.excellent_units")
+        if units:
+            units = f"{units}?scope={scope.key}" if len(scopes) > 1 else units
+            card.counts += [Count("已推荐组织单位", q.units_used if q else 0, units),
+                            Count("组织单位名额", q.units if q else 0, units)]
+            card.links = [Link("推荐优秀组织单位", units)]
         out.append(card)
     quotas = url_or_none("science_day.tuiyou_quotas")
     if is_national(user) and quotas:

@@ -467,6 +467,8 @@ def test_workbench_cards(ty, client, auth):
     auth.login_as(ty["bj_admin"])
     html = client.get("/workbench").get_data(as_text=True)
     assert "推荐优秀活动" in html and "/science-day/tuiyou" in html
+    assert "推荐优秀组织单位" in html and "/science-day/tuiyou/units" in html
+    assert "组织单位名额" in html
     auth.login_as(ty["national"])
     html = client.get("/workbench").get_data(as_text=True)
     assert "设置推优名额" in html and "/science-day/tuiyou/admins" in html

@@ -420,3 +420,40 @@ def test_export_content(world, client, auth):
     assert u["北京科学中心"][2] == "否" and u["北京科学中心"][6] == "否"
     assert u["广东科学中心"][0] == "广东省科协"
     assert db.session.scalar(select(func.count()).select_from(ExcellentUnit)) == len(units) - 1
+
+
+# --------------------------------------------------------------------------- scope admins
+
+OPEN = {k: {"open": "2020-01-01 00:00", "close": "2099-12-31 23:59"}
+        for k in ("filing", "supplement", "summary", "annual_report", "recommend")}
+
+
+def test_selected_or_published_recommendations_cannot_be_changed(world):
+    from kepu.science_day import tuiyou, tuiyou_units
+    from kepu.workflow import OperationError
+
+    campaign = world["campaign"]
+    campaign.settings = {**campaign.settings, "windows": OPEN}
+    db.session.commit()
+    scope = tuiyou.province_scope("11")
+    acts, by = world["acts"], world["bj_ty"]
+    row = db.session.scalar(select(ExcellentActivity).where(
+        ExcellentActivity.activity_id == acts["量子科普进社区"].id))
+    row.selected_at = utcnow()
+    world["units"]["center"].selected_at = utcnow()
+    db.session.commit()
+    with pytest.raises(OperationError, match="已在全国评选中入选，不能撤回"):
+        tuiyou.withdraw(campaign, scope, acts["量子科普进社区"].id, by)
+    with pytest.raises(OperationError, match="已在全国评选中入选，不能撤回"):
+        tuiyou_units.withdraw(campaign, scope, "name:北京科学中心", by)
+    assert selected_ids() == {acts["量子科普进社区"].id}
+    # not selected: withdrawn, the place freed
+    tuiyou.withdraw(campaign, scope, acts["天文观测夜"].id, by)
+    assert db.session.get(TuiyouQuota, (campaign.id, "province:11")).activities_used == 2
+    # once published nothing changes, not even a new recommendation
+    db.session.add(TuiyouPublication(campaign_id=campaign.id, published_at=utcnow()))
+    db.session.commit()
+    with pytest.raises(OperationError, match="全国评选结果已公布"):
+        tuiyou.recommend(campaign, scope, acts["天文观测夜"].id, by)
+    with pytest.raises(OperationError, match="全国评选结果已公布"):
+        tuiyou_units.withdraw(campaign, scope, f"org:{acts['机器人编程营'].hosts[0]['id']}", by)
