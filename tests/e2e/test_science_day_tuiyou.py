@@ -2,8 +2,10 @@
 the suggested quota and names Beijing's 推优 admin by phone before that person has an
 account; the person registers, logs in, finds the 推优 page on the workbench, is refused
 an incomplete activity with the missing items named, recommends eligible ones up to the
-quota, and the next one is refused. Screenshots at 1280 and 390 px go to
-/work/shots/tuiyou/ when that folder can be written. Any browser console error fails the
+quota, and the next one is refused; then recommends an organiser unit, the 科协 share meter
+refusing a 科协 one; the national admin selects and publishes; the public results page
+shows them (issue 13's journey). Screenshots at 1280 and 390 px go to
+/tmp/shots/tuiyou/ when that folder can be written. Any browser console error fails the
 test (tests/e2e/conftest.py)."""
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 PASSWORD = "Passw0rd!"
 NATIONAL, OWNER, TUIYOU = "13800000411", "13800000412", "13800000413"
-SHOTS = Path("/work/shots/tuiyou")
+SHOTS = Path("/tmp/shots/tuiyou")
 
 
 def seed(server) -> dict:
@@ -59,7 +61,9 @@ def seed(server) -> dict:
                          end_at=now - timedelta(days=3, hours=i - 2),
                          region_code=province + "0105", supervisor_category="省科协",
                          supervisor_org_id=(bj if province == "11" else gd).id,
-                         route_province=province, hosts=[{"name": "某科技馆"}],
+                         route_province=province,
+                         hosts=[{"name": "某科技馆"}, {"name": "北京市朝阳区科学技术协会"}]
+                         if name == "量子科普进社区" else [{"name": "某科技馆"}],
                          filer_unit="朝阳区科协", submitted_at=now - timedelta(days=20, hours=i),
                          approved_at=now - timedelta(days=15))
             db.session.add(a)
@@ -194,3 +198,48 @@ def test_quota_grant_by_phone_and_recommend_up_to_the_quota(page: Page, live_ser
     page.locator(f"#a-{ids['天文观测夜']}").get_by_role("button", name="撤回推荐").click()
     expect(page.get_by_text("已撤回对“天文观测夜”的推荐")).to_be_visible()
     expect(page.locator("#ty-quota-figure")).to_contain_text("已推荐 1 / 名额 2")
+
+    # a place again for 天文观测夜
+    page.locator(f"#a-{ids['天文观测夜']}").get_by_role("button", name="推荐为优秀活动").click()
+    expect(page.locator("#ty-quota-figure")).to_contain_text("已推荐 2 / 名额 2")
+
+    # organiser units: the hosts of the two; a 科协 first would be 1/1 = 100% > 70%
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.get_by_role("link", name="优秀组织单位", exact=True).click()
+    expect(page.locator("#tu-quota-figure")).to_have_text("优秀组织单位：已推荐 0 / 名额 1")
+    units = page.locator("#tu-list > li")
+    cast = units.filter(has=page.get_by_role("heading", name="北京市朝阳区科学技术协会"))
+    expect(cast).to_contain_text("推荐后科协占比 100%，超过上限 70%")
+    expect(cast.get_by_role("button", name="推荐为优秀组织单位")).to_be_disabled()
+    hall = units.filter(has=page.get_by_role("heading", name="某科技馆"))
+    expect(hall).to_contain_text("量子科普进社区")
+    hall.get_by_role("button", name="推荐为优秀组织单位").click()
+    expect(page.locator("#tu-message")).to_have_text("已推荐“某科技馆”为优秀组织单位")
+    expect(page.locator("#tu-quota-figure")).to_have_text("优秀组织单位：已推荐 1 / 名额 1")
+    logout(page, live_server)
+
+    # the national admin selects both activities and the unit, then publishes
+    login(page, live_server, NATIONAL)
+    page.goto(live_server.url + "/science-day/tuiyou/results")
+    bj = page.locator("#tr-province-11")
+    expect(bj.locator(".tr-acts")).to_have_text("2 / 2")
+    bj.get_by_role("link", name="评选").click()
+    for name in ("量子科普进社区", "天文观测夜"):
+        page.get_by_role("button", name=f"入选“{name}”").click()
+        expect(page.locator(f"#activity-{ids[name]}")).to_contain_text("已入选")
+    page.get_by_role("button", name="入选“某科技馆”").click()
+    expect(page.get_by_text("已将 1 个优秀组织单位设为入选")).to_be_visible()
+    page.goto(live_server.url + "/science-day/tuiyou/results")
+    page.get_by_role("button", name="公布评选结果…").click()
+    page.get_by_role("button", name="确认公布").click()
+    expect(page.get_by_text("已公布推优评选结果")).to_be_visible()
+    logout(page, live_server)
+
+    # anyone sees the result
+    page.goto(live_server.url + "/science-day/excellent")
+    acts = page.locator("#excellent-activities")
+    expect(acts).to_contain_text("量子科普进社区")
+    expect(acts).to_contain_text("天文观测夜")
+    expect(acts).not_to_contain_text("机器人编程营")
+    expect(page.locator("#excellent-units")).to_contain_text("某科技馆")
+    expect(page.locator("#excellent-units")).not_to_contain_text("朝阳区")
