@@ -213,10 +213,8 @@ def test_page_and_export(client, auth, world):
     sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
     assert "北京市" in sheet and "50.0%" in sheet
     assert client.get("/science-day/stats/export.xlsx?table=nope").status_code == 404
-    # the hosts table is computed when asked for, and in its xlsx
+    # the hosts table is counted like the others (activity_stat), on the page at once
     html = client.get("/science-day/stats/").get_data(as_text=True)
-    assert "统计此表" in html and "广东科学中心（" not in html
-    html = client.get("/science-day/stats/?more=certified_host").get_data(as_text=True)
     assert "广东科学中心（全国科普教育基地）" in html and "统计此表" not in html
     resp = client.get("/science-day/stats/export.xlsx?table=certified_host")
     sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
@@ -303,3 +301,65 @@ def test_grouped_counts_read_the_covering_index(app, world, kind, value, index):
         plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + statement,
                                                          params))
         assert f"USING COVERING INDEX {index}" in plan, (statement, plan)
+
+
+def _stat_rows():
+    from kepu.science_day.stats_tally import ActivityStat
+
+    return {(r.campaign_id, r.dim, r.route_key, r.region_code, r.org_id, r.value): r.n
+            for r in db.session.query(ActivityStat) if r.n}
+
+
+def test_trigger_kept_counts_equal_a_recount(world):
+    """activity_stat after inserts, approvals, edits of counted columns, withdrawals,
+    decisions and deletes equals a recount from scratch (stats_tally.refill)."""
+    from kepu.science_day.stats_tally import refill
+
+    campaign, users, orgs = world
+    acts = db.session.query(Activity).order_by(Activity.id).all()
+    kept = _stat_rows()
+    assert kept, "the fixture's approved activities are counted"
+    # approve a pending one, edit an approved one's counted columns, withdraw another
+    pending = next(a for a in acts if a.status == "province_pending")
+    pending.status, pending.decided_at = "approved", pending.submitted_at + timedelta(hours=5)
+    edited = acts[0]
+    edited.mode, edited.region_code, edited.start_at = "线上", "440106", datetime(2026, 9, 20)
+    edited.joint_action_items = ["科技志愿", "科技志愿", " 新项目 ", 7, None, {"x": 1}]
+    edited.hosts = [{"id": orgs["society"].id, "name": "x"}, {"name": "  某馆 "}, "bad"]
+    withdrawn = next(a for a in acts if a.status == "approved" and a.youth_festival)
+    withdrawn.status, withdrawn.decided_at = "province_pending", None
+    db.session.commit()
+    # (a deleted activity leaves the approved and decision-time counts; the national
+    # decisions logged on it stay counted, as the audit log keeps them)
+    db.session.delete(acts[1])
+    db.session.add(AuditLog(entity_type="activity", entity_id=acts[0].id,
+                            action="national_unapprove"))
+    db.session.commit()
+    kept = _stat_rows()
+    refill(db.session.connection())
+    assert kept == _stat_rows()
+    by_dim = {}
+    for (_, dim, *_rest, value), n in kept.items():
+        by_dim.setdefault(dim, {}).setdefault(value, 0)
+        by_dim[dim][value] += n
+    assert "youth" not in by_dim          # the only 青少年科学节 one was withdrawn
+    assert by_dim["overturn"] == {"national_approve": 1, "national_reject": 2,
+                                  "national_unreject": 1, "national_unapprove": 1}
+    assert by_dim["joint_item"]["新项目"] == 1 and by_dim["joint_item"]["7"] == 1
+    assert by_dim["joint_item"]["科技志愿"] == 1     # twice in one activity: once
+    assert by_dim["host"]["name:某馆"] >= 2          # the fixture's 某馆 hosts + the edit
+
+
+def test_review_stats_follow_decisions(world):
+    campaign, users, _ = world
+    a = db.session.query(Activity).filter_by(status="province_pending").one()
+    a.status, a.decided_at = "province_rejected", a.submitted_at + timedelta(days=1)
+    db.session.commit()
+    review = S.review_stats(campaign.id, _scope(users["national"]))
+    # spans 1, 2, 4, 6 days → the median is 3 days
+    assert review.decided == 4 and review.median_hours == 3 * 24
+    assert review.pending_province == 0
+    baiyun = S.review_stats(campaign.id, _scope(users["baiyun"]))
+    assert baiyun.decided == 4 and baiyun.median_hours == 3 * 24
+    tianhe = S.review_stats(campaign.id, _scope(users["tianhe"]))
+    assert tianhe.decided == 0 and tianhe.median_hours is None

@@ -1,0 +1,427 @@
+"""Per-dimension counts of approved (已通过) activities, kept exact by database triggers,
+for the statistics page (kepu.science_day.stats).
+
+Counting a million activities per table per request took seconds (bench/science_day.py:
+~5 s for the national page); the statistics read these rows instead. One row per
+(edition, dimension, first-review province, 所在地区, 归口 org, value) holds how many
+approved activities have that value, so every scope of the page (the country, a
+province's route, a region prefix, a 归口 org) is a sum over a few thousand rows on a
+covering index, and the numbers stay exact: the triggers add an activity's rows when it
+becomes (or is inserted as) 已通过, take them away when it leaves that state or is
+deleted, and swap them when a counted column of an approved activity changes.
+
+Dimensions (``value`` is "" where the dimension has none):
+
+- ``all``         every approved activity (region table, 归口 org tables, totals)
+- ``day``         start date, Beijing time (YYYY-MM-DD; "" when no start)
+- ``category``    归口 category
+- ``mode``        活动方式
+- ``type``        活动类型
+- ``food``        名称含“食品安全”
+- ``joint`` / ``special`` / ``youth``          the three yes/no flags
+- ``joint_item`` / ``special_item``            each distinct item of a flagged activity
+- ``host``        each distinct 主办单位: ``id:<org id>`` when picked, else ``name:<name>``
+
+and, for the review figures (any state):
+
+- ``span`` / ``span_route`` / ``span_region`` / ``span_org``: whole minutes from the last
+  submission to the last decision of every decided activity, keyed only by the country,
+  the route, the region or the 归口 org (so the national median reads one histogram
+  rather than one per county); kept by the ``activity_span_*`` triggers;
+- ``overturn``: national decisions (value: the audit action, national_approve /
+  _unapprove / _reject / _unreject) on provincial-route activities, kept by a trigger
+  on ``audit_log`` (with the activity's route, region and 归口 org when it was logged).
+
+Migration a6c2e8f4b1d7 creates the table, its triggers (with its own frozen copy of this
+SQL) and fills it; this module creates the triggers whenever the schema is built with
+``create_all`` (tests, benchmark databases).
+"""
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+APPROVED = "approved"
+
+#: Columns of ``activity`` a row of this table depends on (the update trigger's list).
+COUNTED_COLUMNS = ("status", "campaign_id", "route_province", "region_code",
+                   "supervisor_org_id", "supervisor_category", "mode", "activity_type",
+                   "start_at", "food_safety", "joint_action", "joint_action_items",
+                   "special_action", "special_action_items", "youth_festival", "hosts")
+
+KEY = "campaign_id, dim, route_key, region_code, org_id, value"
+
+
+class ActivityStat(db.Model):
+    """See the module docstring."""
+
+    __tablename__ = "activity_stat"
+    __table_args__ = (
+        # One covering index per way a scope narrows the rows (the primary key serves
+        # the upsert of the triggers): route (national, a province), region prefix
+        # (city / county admins, the drill-down), 归口 org (society / ministry admins).
+        Index("ix_activity_stat_route", "campaign_id", "dim", "route_key", "value", "n"),
+        Index("ix_activity_stat_region", "campaign_id", "dim", "region_code", "value", "n"),
+        Index("ix_activity_stat_org", "campaign_id", "dim", "org_id", "value", "n"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    route_key: Mapped[str] = mapped_column(String(12), primary_key=True)    # "" = national
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # "" = unknown
+    org_id: Mapped[int] = mapped_column(primary_key=True)                    # 0 = none
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)
+
+
+# --------------------------------------------------------------------------- the SQL
+
+def _json_array(dialect: str, expr: str) -> str:
+    """``expr`` when it holds a JSON array, else an empty one (a bad value never breaks
+    the write that carries it)."""
+    if dialect == "postgresql":
+        return f"CASE WHEN json_typeof({expr}) = 'array' THEN {expr} ELSE '[]'::json END"
+    return (f"CASE WHEN json_valid({expr}) THEN CASE WHEN json_type({expr}) = 'array' "
+            f"THEN {expr} ELSE '[]' END ELSE '[]' END")
+
+
+def rows_sql(dialect: str, ref: str) -> str:
+    """The (dim, value) rows of one activity (``ref``: NEW, OLD, or a table alias)."""
+    pg = dialect == "postgresql"
+    if pg:
+        day = f"to_char({ref}.start_at + interval '8 hours', 'YYYY-MM-DD')"
+    else:
+        day = f"date({ref}.start_at, '+8 hours')"
+    parts = [
+        "SELECT 'all' AS dim, '' AS value",
+        f"SELECT 'day', coalesce({day}, '')",
+        f"SELECT 'category', coalesce({ref}.supervisor_category, '')",
+        f"SELECT 'mode', coalesce({ref}.mode, '')",
+        f"SELECT 'type', coalesce({ref}.activity_type, '')",
+    ]
+    for dim, flag in (("food", "food_safety"), ("joint", "joint_action"),
+                      ("special", "special_action"), ("youth", "youth_festival")):
+        parts.append(f"SELECT '{dim}', '' WHERE {ref}.{flag}")
+    for dim, flag, col in (("joint_item", "joint_action", "joint_action_items"),
+                           ("special_item", "special_action", "special_action_items")):
+        arr = _json_array(dialect, f"{ref}.{col}")
+        if pg:
+            parts.append(
+                f"SELECT DISTINCT '{dim}', btrim(e #>> '{{}}') FROM json_array_elements({arr}) e "
+                f"WHERE {ref}.{flag} AND json_typeof(e) IN ('string', 'number') "
+                f"AND btrim(e #>> '{{}}') <> ''")
+        else:
+            parts.append(
+                f"SELECT DISTINCT '{dim}', trim(e.value) FROM json_each({arr}) e "
+                f"WHERE {ref}.{flag} AND e.type IN ('text', 'integer') "
+                f"AND trim(e.value) <> ''")
+    arr = _json_array(dialect, f"{ref}.hosts")
+    if pg:
+        parts.append(
+            "SELECT DISTINCT 'host', CASE WHEN coalesce(h ->> 'id', '') <> '' "
+            "THEN 'id:' || (h ->> 'id') ELSE 'name:' || btrim(coalesce(h ->> 'name', '')) END "
+            f"FROM json_array_elements({arr}) h WHERE json_typeof(h) = 'object'")
+    else:
+        hid = "json_extract(h.value, '$.id')"
+        parts.append(
+            f"SELECT DISTINCT 'host', CASE WHEN {hid} IS NOT NULL AND {hid} <> '' "
+            f"THEN 'id:' || {hid} ELSE 'name:' || "
+            "trim(coalesce(json_extract(h.value, '$.name'), '')) END "
+            f"FROM json_each({arr}) h WHERE h.type = 'object'")
+    return "\n      UNION ALL ".join(parts)
+
+
+def _keys(ref: str) -> str:
+    return (f"{ref}.campaign_id, d.dim, coalesce({ref}.route_province, ''), "
+            f"coalesce({ref}.region_code, ''), coalesce({ref}.supervisor_org_id, 0), d.value")
+
+
+def add_sql(dialect: str, ref: str) -> str:
+    n = "activity_stat.n" if dialect == "postgresql" else "n"
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT {_keys(ref)}, 1 FROM (\n      "
+            f"{rows_sql(dialect, ref)}) AS d\n    WHERE {ref}.status = '{APPROVED}'\n"
+            f"    ON CONFLICT ({KEY}) DO UPDATE SET n = {n} + 1")
+
+
+def remove_sql(dialect: str, ref: str) -> str:
+    return (f"UPDATE activity_stat SET n = n - 1\n    WHERE campaign_id = {ref}.campaign_id "
+            f"AND route_key = coalesce({ref}.route_province, '')\n"
+            f"      AND region_code = coalesce({ref}.region_code, '') "
+            f"AND org_id = coalesce({ref}.supervisor_org_id, 0)\n"
+            f"      AND {ref}.status = '{APPROVED}' AND (dim, value) IN (\n"
+            f"      SELECT d.dim, d.value FROM (\n      {rows_sql(dialect, ref)}) AS d)")
+
+
+def fill_sql(dialect: str) -> str:
+    """Fill the table from the approved activities (the migration, the benchmark)."""
+    # the per-activity rows, set-based: the same SELECTs with ``a`` for NEW, joined
+    # laterally (SQLite: a correlated FROM subquery is not allowed, so each part is
+    # its own SELECT over activity).
+    parts = rows_sql(dialect, "a").split("\n      UNION ALL ")
+    selects = []
+    for p in parts:
+        body = p[len("SELECT "):]
+        distinct = body.startswith("DISTINCT ")
+        if distinct:
+            body = body[len("DISTINCT "):]
+        cols, _, rest = body.partition(" FROM ")
+        if not rest:
+            cols, _, cond = body.partition(" WHERE ")
+            rest = ""
+            where = f"a.status = '{APPROVED}'" + (f" AND {cond}" if cond else "")
+        else:
+            src, _, cond = rest.partition(" WHERE ")
+            rest = (f" CROSS JOIN LATERAL {src}" if dialect == "postgresql"
+                    else f", {src}")
+            where = f"a.status = '{APPROVED}' AND {cond}"
+        keyed = (f"a.campaign_id, coalesce(a.route_province, '') AS route_key, "
+                 f"coalesce(a.region_code, '') AS region_code, "
+                 f"coalesce(a.supervisor_org_id, 0) AS org_id, {cols}")
+        selects.append(f"SELECT {'DISTINCT a.id, ' if distinct else 'a.id, '}{keyed} "
+                       f"FROM activity a{rest} WHERE {where}")
+    union = "\n  UNION ALL ".join(selects)
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n"
+            f"SELECT campaign_id, dim, route_key, region_code, org_id, value, count(*) FROM (\n"
+            f"  {union}) AS r\n"
+            f"GROUP BY campaign_id, dim, route_key, region_code, org_id, value")
+
+
+def sqlite_triggers() -> list[str]:
+    cols = ", ".join(COUNTED_COLUMNS)
+    return [
+        f"CREATE TRIGGER activity_stat_insert AFTER INSERT ON activity "
+        f"WHEN NEW.status = '{APPROVED}' BEGIN\n    {add_sql('sqlite', 'NEW')};\nEND",
+        f"CREATE TRIGGER activity_stat_delete AFTER DELETE ON activity "
+        f"WHEN OLD.status = '{APPROVED}' BEGIN\n    {remove_sql('sqlite', 'OLD')};\nEND",
+        f"CREATE TRIGGER activity_stat_update AFTER UPDATE OF {cols} ON activity "
+        f"WHEN OLD.status = '{APPROVED}' OR NEW.status = '{APPROVED}' BEGIN\n"
+        f"    {remove_sql('sqlite', 'OLD')};\n    {add_sql('sqlite', 'NEW')};\nEND",
+    ]
+
+
+def pg_function() -> str:
+    return (
+        "CREATE OR REPLACE FUNCTION activity_stat_sync() RETURNS trigger AS $$\n"
+        "BEGIN\n"
+        "  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n"
+        f"    IF OLD.status = '{APPROVED}' THEN\n"
+        f"    {remove_sql('postgresql', 'OLD')};\n"
+        "    END IF;\n"
+        "  END IF;\n"
+        "  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n"
+        f"    IF NEW.status = '{APPROVED}' THEN\n"
+        f"    {add_sql('postgresql', 'NEW')};\n"
+        "    END IF;\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END;\n"
+        "$$ LANGUAGE plpgsql")
+
+
+def pg_triggers() -> list[str]:
+    cols = ", ".join(COUNTED_COLUMNS)
+    return [
+        "CREATE TRIGGER activity_stat_insert AFTER INSERT ON activity FOR EACH ROW "
+        "EXECUTE FUNCTION activity_stat_sync()",
+        "CREATE TRIGGER activity_stat_delete AFTER DELETE ON activity FOR EACH ROW "
+        "EXECUTE FUNCTION activity_stat_sync()",
+        f"CREATE TRIGGER activity_stat_update AFTER UPDATE OF {cols} ON activity "
+        f"FOR EACH ROW WHEN (OLD.status = '{APPROVED}' OR NEW.status = '{APPROVED}') "
+        "EXECUTE FUNCTION activity_stat_sync()",
+    ]
+
+
+# --------------------------------------------------------------------------- review figures
+
+SPAN_COLUMNS = ("decided_at", "submitted_at", "campaign_id", "route_province", "region_code",
+                "supervisor_org_id")
+#: The review's overturn rate counts these (kepu.science_day.stats.review_stats).
+NATIONAL_ACTIONS = ("national_approve", "national_unapprove", "national_reject",
+                    "national_unreject")
+#: The scope kind → the span dimension it reads.
+SPAN_DIMS = {"national": "span", "province": "span_route", "region": "span_region",
+             "org": "span_org"}
+
+
+def _decided(ref: str) -> str:
+    return (f"{ref}.decided_at IS NOT NULL AND {ref}.submitted_at IS NOT NULL "
+            f"AND {ref}.decided_at >= {ref}.submitted_at")
+
+
+def _minutes(dialect: str, ref: str) -> str:
+    if dialect == "postgresql":
+        return (f"CAST(CAST(round(extract(epoch FROM {ref}.decided_at - {ref}.submitted_at)) "
+                f"AS bigint) / 60 AS text)")
+    return (f"CAST(CAST(round((julianday({ref}.decided_at) - julianday({ref}.submitted_at)) "
+            f"* 86400) AS INTEGER) / 60 AS TEXT)")
+
+
+def span_rows_sql(dialect: str, ref: str) -> str:
+    m = _minutes(dialect, ref)
+    return "\n      UNION ALL ".join([
+        f"SELECT 'span' AS dim, '' AS route_key, '' AS region_code, 0 AS org_id, {m} AS value",
+        f"SELECT 'span_route', coalesce({ref}.route_province, ''), '', 0, {m}",
+        f"SELECT 'span_region', '', coalesce({ref}.region_code, ''), 0, {m}",
+        f"SELECT 'span_org', '', '', coalesce({ref}.supervisor_org_id, 0), {m}",
+    ])
+
+
+def span_add_sql(dialect: str, ref: str) -> str:
+    n = "activity_stat.n" if dialect == "postgresql" else "n"
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT {ref}.campaign_id, d.dim, "
+            f"d.route_key, d.region_code, d.org_id, d.value, 1 FROM (\n      "
+            f"{span_rows_sql(dialect, ref)}) AS d\n    WHERE {_decided(ref)}\n"
+            f"    ON CONFLICT ({KEY}) DO UPDATE SET n = {n} + 1")
+
+
+def span_remove_sql(dialect: str, ref: str) -> str:
+    return (f"UPDATE activity_stat SET n = n - 1\n    WHERE campaign_id = {ref}.campaign_id "
+            f"AND {_decided(ref)}\n      AND (dim, route_key, region_code, org_id, value) IN ("
+            f"\n      SELECT d.dim, d.route_key, d.region_code, d.org_id, d.value FROM (\n      "
+            f"{span_rows_sql(dialect, ref)}) AS d)")
+
+
+def span_fill_sql(dialect: str) -> str:
+    parts = span_rows_sql(dialect, "a").split("\n      UNION ALL ")
+    selects = [f"SELECT a.campaign_id AS campaign_id, {p[len('SELECT '):]} FROM activity a "
+               f"WHERE {_decided('a')}" for p in parts]
+    union = "\n  UNION ALL ".join(selects)
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n"
+            f"SELECT campaign_id, dim, route_key, region_code, org_id, value, count(*) FROM (\n"
+            f"  {union}) AS r\n"
+            f"GROUP BY campaign_id, dim, route_key, region_code, org_id, value")
+
+
+def _actions() -> str:
+    return ", ".join(f"'{a}'" for a in NATIONAL_ACTIONS)
+
+
+def audit_add_sql(dialect: str) -> str:
+    n = "activity_stat.n" if dialect == "postgresql" else "n"
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT a.campaign_id, 'overturn', "
+            f"a.route_province, coalesce(a.region_code, ''), coalesce(a.supervisor_org_id, 0), "
+            f"NEW.action, 1 FROM activity a\n    WHERE a.id = NEW.entity_id AND "
+            f"a.route_province IS NOT NULL\n    ON CONFLICT ({KEY}) DO UPDATE SET n = {n} + 1")
+
+
+def audit_fill_sql() -> str:
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n"
+            f"SELECT a.campaign_id, 'overturn', a.route_province, coalesce(a.region_code, ''), "
+            f"coalesce(a.supervisor_org_id, 0), l.action, count(*)\n"
+            f"FROM audit_log l JOIN activity a ON a.id = l.entity_id\n"
+            f"WHERE l.entity_type = 'activity' AND l.action IN ({_actions()}) "
+            f"AND a.route_province IS NOT NULL\n"
+            f"GROUP BY a.campaign_id, a.route_province, coalesce(a.region_code, ''), "
+            f"coalesce(a.supervisor_org_id, 0), l.action")
+
+
+def sqlite_review_triggers() -> list[str]:
+    cols = ", ".join(SPAN_COLUMNS)
+    return [
+        f"CREATE TRIGGER activity_span_insert AFTER INSERT ON activity "
+        f"WHEN {_decided('NEW')} BEGIN\n    {span_add_sql('sqlite', 'NEW')};\nEND",
+        f"CREATE TRIGGER activity_span_delete AFTER DELETE ON activity "
+        f"WHEN {_decided('OLD')} BEGIN\n    {span_remove_sql('sqlite', 'OLD')};\nEND",
+        f"CREATE TRIGGER activity_span_update AFTER UPDATE OF {cols} ON activity "
+        f"WHEN ({_decided('OLD')}) OR ({_decided('NEW')}) BEGIN\n"
+        f"    {span_remove_sql('sqlite', 'OLD')};\n    {span_add_sql('sqlite', 'NEW')};\nEND",
+        f"CREATE TRIGGER activity_stat_audit AFTER INSERT ON audit_log "
+        f"WHEN NEW.entity_type = 'activity' AND NEW.action IN ({_actions()}) BEGIN\n"
+        f"    {audit_add_sql('sqlite')};\nEND",
+    ]
+
+
+def pg_review_functions() -> list[str]:
+    return [
+        "CREATE OR REPLACE FUNCTION activity_span_sync() RETURNS trigger AS $$\n"
+        "BEGIN\n"
+        "  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n"
+        f"    {span_remove_sql('postgresql', 'OLD')};\n"
+        "  END IF;\n"
+        "  IF TG_OP IN ('UPDATE', 'INSERT') THEN\n"
+        f"    {span_add_sql('postgresql', 'NEW')};\n"
+        "  END IF;\n"
+        "  RETURN NULL;\n"
+        "END;\n"
+        "$$ LANGUAGE plpgsql",
+        "CREATE OR REPLACE FUNCTION activity_stat_audit() RETURNS trigger AS $$\n"
+        "BEGIN\n"
+        f"    {audit_add_sql('postgresql')};\n"
+        "  RETURN NULL;\n"
+        "END;\n"
+        "$$ LANGUAGE plpgsql",
+    ]
+
+
+def pg_review_triggers() -> list[str]:
+    cols = ", ".join(SPAN_COLUMNS)
+    return [
+        "CREATE TRIGGER activity_span_insert AFTER INSERT ON activity FOR EACH ROW "
+        f"WHEN ({_decided('NEW')}) EXECUTE FUNCTION activity_span_sync()",
+        "CREATE TRIGGER activity_span_delete AFTER DELETE ON activity FOR EACH ROW "
+        f"WHEN ({_decided('OLD')}) EXECUTE FUNCTION activity_span_sync()",
+        f"CREATE TRIGGER activity_span_update AFTER UPDATE OF {cols} ON activity "
+        f"FOR EACH ROW WHEN (({_decided('OLD')}) OR ({_decided('NEW')})) "
+        "EXECUTE FUNCTION activity_span_sync()",
+        "CREATE TRIGGER activity_stat_audit AFTER INSERT ON audit_log FOR EACH ROW "
+        f"WHEN (NEW.entity_type = 'activity' AND NEW.action IN ({_actions()})) "
+        "EXECUTE FUNCTION activity_stat_audit()",
+    ]
+
+
+TRIGGER_NAMES = ("activity_stat_insert", "activity_stat_delete", "activity_stat_update",
+                 "activity_span_insert", "activity_span_delete", "activity_span_update")
+
+
+def create_triggers(bind) -> None:
+    if bind.dialect.name == "postgresql":
+        for sql in [pg_function(), *pg_review_functions(), *pg_triggers(),
+                    *pg_review_triggers()]:
+            bind.exec_driver_sql(sql)
+    else:
+        for sql in [*sqlite_triggers(), *sqlite_review_triggers()]:
+            bind.exec_driver_sql(sql)
+
+
+def drop_triggers(bind) -> None:
+    for name in TRIGGER_NAMES:
+        if bind.dialect.name == "postgresql":
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON activity")
+        else:
+            bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    if bind.dialect.name == "postgresql":
+        bind.exec_driver_sql("DROP TRIGGER IF EXISTS activity_stat_audit ON audit_log")
+        for fn in ("activity_stat_sync", "activity_span_sync", "activity_stat_audit"):
+            bind.exec_driver_sql(f"DROP FUNCTION IF EXISTS {fn}()")
+    else:
+        bind.exec_driver_sql("DROP TRIGGER IF EXISTS activity_stat_audit")
+
+
+def refill(bind) -> None:
+    """Recount the whole table from the activities (a repair; the benchmark's bulk load)."""
+    bind.exec_driver_sql("DELETE FROM activity_stat")
+    for sql in fill_all(bind.dialect.name):
+        bind.exec_driver_sql(sql)
+
+
+def fill_all(dialect: str) -> list[str]:
+    return [fill_sql(dialect), span_fill_sql(dialect), audit_fill_sql()]
+
+
+def _after_create(target, connection, **kw) -> None:
+    if {"activity", "activity_stat", "audit_log"} <= {
+            t.name for t in kw.get("tables") or target.sorted_tables}:
+        create_triggers(connection)
+
+
+def install() -> None:
+    """Have ``create_all`` add the triggers once every table exists (``activity_stat``
+    has no foreign key to ``activity``: either may be created first)."""
+    if not event.contains(db.metadata, "after_create", _after_create):
+        event.listen(db.metadata, "after_create", _after_create)
+
+
+install()
