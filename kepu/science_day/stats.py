@@ -9,10 +9,13 @@ Scopes (``scopes_of(user)``), one picker when a user holds several:
 - ``r:<region code>``   city / county admins: ``region_code`` under their region (read-only);
 - ``o:<org id>``        society / ministry admins: the activities 归口 to their org.
 
-Every table is a grouped count on the activity indexes (``ix_activity_queue_status`` /
-``_province`` cover region, mode, type, 归口 category, food safety and start time), never
-a row-by-row read. Only 已通过 activities count, except the review table (pending per
-stage, time to decision, overturn rate), which is about the review itself.
+Every table is a sum over ``activity_stat`` (kepu.science_day.stats_tally: counts of the
+approved activities per scope key and value, kept exact by triggers), on the covering
+index of the scope: ``ix_activity_stat_route`` (the country, a province),
+``_region`` (a region, the drill-down), ``_org`` (a 归口 org) — a few thousand rows at
+most, where counting the activities took seconds at a million (bench/science_day.py).
+Only 已通过 activities count, except the review figures (pending per stage, time to
+decision, overturn rate), which are about the review itself.
 """
 from __future__ import annotations
 
@@ -125,29 +128,20 @@ class Table:
         return max((r[1] for r in self.rows), default=0)
 
 
-#: SQLite has no statistics on these tables, and picks an index that leaves the grouped
-#: column to a row lookup; the covering index of the scope is named instead.
-COVERING = {"national": "ix_activity_queue_status", "province": "ix_activity_queue_province"}
+#: The queue index of a region's / an org's activities: SQLite, with no statistics,
+#: would rather walk the edition's whole covering status index than range over this one.
+QUEUE_INDEX = {"region": "ix_activity_queue_region", "org": "ix_activity_queue_supervisor"}
 
 
-def run(stmt, scope: Scope | None):
-    """Execute ``stmt`` reading the scope's covering index (SQLite only — SQLAlchemy
-    renders no table hints for it; only for statements that read columns the index
-    holds: region, mode, type, 归口 category, food safety, start, status)."""
-    index = COVERING.get(scope.kind) if scope is not None else None
+def _grouped(column, where, scope: Scope) -> list[tuple]:
+    stmt = select(column, func.count()).where(*where).group_by(column)
+    index = QUEUE_INDEX.get(scope.kind)
     if not index or db.engine.dialect.name != "sqlite":
-        return db.session.execute(stmt)
+        return list(db.session.execute(stmt))
+    # SQLAlchemy renders no table hints for SQLite: name the index in the SQL text
     compiled = stmt.compile(dialect=sqlite_dialect(paramstyle="named"))
-    sql = str(compiled)
-    marker = "\nFROM activity"
-    if sql.count(marker) != 1:
-        return db.session.execute(stmt)
-    sql = sql.replace(marker, f"{marker} INDEXED BY {index}")
-    return db.session.execute(text(sql), compiled.params)
-
-
-def _grouped(column, where, scope: Scope | None = None) -> list[tuple]:
-    return list(run(select(column, func.count()).where(*where).group_by(column), scope))
+    sql = str(compiled).replace("\nFROM activity", f"\nFROM activity INDEXED BY {index}", 1)
+    return list(db.session.execute(text(sql), dict(compiled.params)))
 
 
 def region_children(parent: str | None) -> list[regions.Region]:

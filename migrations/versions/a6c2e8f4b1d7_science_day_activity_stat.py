@@ -79,11 +79,14 @@ def upgrade():
     )
     with op.batch_alter_table("activity_stat", schema=None) as batch_op:
         batch_op.create_index("ix_activity_stat_org",
-                              ["campaign_id", "dim", "org_id", "value", "n"], unique=False)
+                              ["campaign_id", "dim", "org_id", "value", "route_key",
+                               "region_code", "n"], unique=False)
         batch_op.create_index("ix_activity_stat_region",
-                              ["campaign_id", "dim", "region_code", "value", "n"], unique=False)
+                              ["campaign_id", "dim", "region_code", "value", "route_key",
+                               "org_id", "n"], unique=False)
         batch_op.create_index("ix_activity_stat_route",
-                              ["campaign_id", "dim", "route_key", "value", "n"], unique=False)
+                              ["campaign_id", "dim", "route_key", "value", "region_code",
+                               "org_id", "n"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for sql in [*PG_FUNCTIONS, *PG_TRIGGERS, *FILL_PG]:
             op.execute(sql)
