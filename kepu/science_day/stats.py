@@ -432,14 +432,9 @@ TABLE_KEYS = ("region", "day", "category", "supervisor_org", "mode", "type", "jo
               "special", "youth", "food_safety", "certified_supervisor", "certified_host")
 
 
-#: Tables computed only when asked for (none since the hosts are in ``activity_stat``).
-ON_DEMAND: tuple[str, ...] = ()
-
-
-def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | None = None,
-          extra: tuple = ()) -> list[Table]:
-    """The page's tables (``only``: just that one, for its xlsx; ``extra``: on-demand
-    tables to include)."""
+def build(campaign_id: int, scope: Scope, drill: str | None, link,
+          only: str | None = None) -> list[Table]:
+    """The page's tables (``only``: just that one, for its xlsx)."""
     makers = {
         "region": lambda: by_region(campaign_id, scope, drill, link),
         "day": lambda: by_day(campaign_id, scope),
@@ -457,5 +452,5 @@ def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | N
         "certified_supervisor": lambda: certified_supervisors(campaign_id, scope),
         "certified_host": lambda: certified_hosts(campaign_id, scope),
     }
-    keys = [only] if only else [k for k in TABLE_KEYS if k not in ON_DEMAND or k in extra]
+    keys = [only] if only else list(TABLE_KEYS)
     return [makers[k]() for k in keys]

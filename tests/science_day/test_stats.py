@@ -87,8 +87,7 @@ def world(app, make_user):
 
 def _tables(campaign, scope, drill=None):
     drill = S.valid_drill(scope, drill)
-    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}",
-                                           extra=S.ON_DEMAND)}
+    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}")}
 
 
 def _scope(user, key=None):
@@ -397,3 +396,49 @@ def test_review_stats_follow_decisions(world):
     assert baiyun.decided == 4 and baiyun.median_hours == 3 * 24
     tianhe = S.review_stats(campaign.id, _scope(users["tianhe"]))
     assert tianhe.decided == 0 and tianhe.median_hours is None
+
+
+def test_map_buckets_are_quintiles_of_the_provinces_with_activities():
+    from kepu.science_day import stats_map as M
+
+    values = [0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100]     # 10 provinces with any
+    bounds = M.breaks(values)
+    assert bounds == [2, 4, 6, 8]
+    assert [M.bucket_of(v, bounds) for v in values] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert M.legend(values, bounds) == [(1, "1–2"), (2, "3–4"), (3, "5–6"), (4, "7–8"),
+                                        (5, "9–100")]
+    # one province alone: bucket 5, the legend has only it
+    assert M.breaks([0, 7]) == [7, 7, 7, 7] and M.bucket_of(7, [7, 7, 7, 7]) == 1
+    assert M.legend([0, 7], [7, 7, 7, 7]) == [(1, "7")]
+    assert M.breaks([0, 0]) == [] and M.legend([0, 0], []) == []
+    # every province of the region list has a tile, plus 台湾; 34 in all, no overlaps
+    from kepu.orgs import regions
+
+    assert {p.code for p in regions.provinces()} | {"71"} == set(M.TILES)
+    assert len({(c, r) for c, r, _ in M.TILES.values()}) == len(M.TILES) == 34
+
+
+def test_national_page_map_against_the_fixture(client, auth, world):
+    campaign, users, _ = world
+    auth.login_as(users["national"])
+    html = client.get("/science-day/stats/").get_data(as_text=True)
+    assert 'class="stats-map"' in html and "style=" not in html.split("<main", 1)[1]
+    tile = html.split('id="map-tile-44"', 1)[1].split("</a>", 1)[0]
+    # 广东 5 and 北京 2 are the only provinces with any: quintile bounds [2, 2, 5, 5]
+    assert "<title>广东省：已通过活动 5 项</title>" in tile and ">5</text>" in tile
+    assert 'class="stats-map-tile map-b3" href="/science-day/stats/?region=44#stats-region"' \
+        in html
+    assert 'class="stats-map-tile map-b1" href="/science-day/stats/?region=11#stats-region"' \
+        in html
+    assert 'class="stats-map-tile map-b0" href="/science-day/stats/?region=31#stats-region"' \
+        in html
+    for code in ("71", "81", "82"):      # 港澳台: no data, no link
+        assert f'<g class="stats-map-tile map-nodata" id="map-tile-{code}">' in html
+    assert "<title>台湾省：暂无数据</title>" in html
+    assert html.count('class="stats-map-tile') == 34
+    # the drill link leads to the province's cities
+    html = client.get("/science-day/stats/?region=44").get_data(as_text=True)
+    assert "按地区：广东省" in html and 'class="stats-map"' not in html
+    # a provincial admin sees their cities' table, no map
+    auth.login_as(users["gd"])
+    assert 'class="stats-map"' not in client.get("/science-day/stats/").get_data(as_text=True)
