@@ -519,7 +519,8 @@ def in_process(database_url: str, run_dir: Path, results: list[PageResult], runs
         html = resp.get_data(as_text=True)
         r.row_ids = re.findall(r.page.row_re, html)
         m = TOTAL_RE.search(html)
-        r.total = m.group(1) if m else "?"
+        # the statistics: the region table's 合计 (approved activities in the scope)
+        r.total = m.group(1) if m else (r.row_ids[0] if r.row_ids else "?")
     for _ in range(runs):
         for r in results:
             count["n"] = 0

@@ -32,7 +32,7 @@ from ..orgs.models import Org
 from .models import (APPROVED, BINGTUAN_ROUTE, NATIONAL_PENDING,
                      PROVINCE_PENDING, Activity, is_national, provinces_of)
 from .routing import route_label
-from .stats_tally import SPAN_DIMS, ActivityStat
+from .stats_tally import FULL_KEY_DIMS, SUFFIX, ActivityStat
 from .tally import tallies
 
 #: 归口 orgs shown one by one; the rest are summed in one row.
@@ -172,7 +172,10 @@ def valid_drill(scope: Scope, code: str | None) -> str | None:
 
 
 def stat_where(campaign_id: int, scope: Scope, dim: str) -> list:
-    """The scope's clauses on ``activity_stat`` (approved activities only, by design)."""
+    """The scope's clauses on ``activity_stat``: a full-key dimension's rows in the
+    scope, or a by-value dimension's rows of the scope's own key (``day/r`` …)."""
+    if dim not in FULL_KEY_DIMS:
+        dim += SUFFIX[scope.kind]
     where = [ActivityStat.campaign_id == campaign_id, ActivityStat.dim == dim]
     if scope.kind == "province":
         where.append(ActivityStat.route_key == scope.value)
@@ -390,7 +393,7 @@ def review_stats(campaign_id: int, scope: Scope) -> ReviewStats:
         states = {k: n for k, n in _grouped(Activity.status,
                                             scope_where(campaign_id, scope), scope)}
     spans = sorted((int(v), n) for v, n in
-                   tally(campaign_id, scope, SPAN_DIMS[scope.kind]) if str(v).isdigit())
+                   tally(campaign_id, scope, "span") if str(v).isdigit())
     decided = sum(n for _, n in spans)
     median = None
     if decided:

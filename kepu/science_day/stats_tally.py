@@ -2,13 +2,23 @@
 for the statistics page (kepu.science_day.stats).
 
 Counting a million activities per table per request took seconds (bench/science_day.py:
-~5 s for the national page); the statistics read these rows instead. One row per
-(edition, dimension, first-review province, 所在地区, 归口 org, value) holds how many
-approved activities have that value, so every scope of the page (the country, a
-province's route, a region prefix, a 归口 org) is a sum over a few thousand rows on a
-covering index, and the numbers stay exact: the triggers add an activity's rows when it
-becomes (or is inserted as) 已通过, take them away when it leaves that state or is
-deleted, and swap them when a counted column of an approved activity changes.
+~7 s for the national page); the statistics read these rows instead. A row (edition,
+dimension, first-review province, 所在地区, 归口 org, value) → n says how many approved
+activities have that value there, and the numbers stay exact: the triggers add an
+activity's rows (n + 1, an upsert on the primary key) when it becomes (or is inserted
+as) 已通过, add them with n − 1 when it leaves that state or is deleted, and both when a
+counted column of an approved activity changes.
+
+Two kinds of dimension:
+
+- **full-key** (``all``, ``food``, ``overturn``): the row carries the activity's route,
+  region and org, because the page groups them by one key within another scope (a
+  province's regions, a region's 归口 orgs, food safety per route) — at most one row
+  per (route, region, org): ~11,000 at a million activities;
+- **by value** (everything else): the row is written four times, each time with one key
+  only, the dimension suffixed ``/n`` (the country: no key), ``/r`` (route), ``/g``
+  (region), ``/o`` (org). A scope reads only its own rows: the country's start days are
+  46 rows, not the 313,000 (route, region, org, day) combinations.
 
 Dimensions (``value`` is "" where the dimension has none):
 
@@ -24,10 +34,9 @@ Dimensions (``value`` is "" where the dimension has none):
 
 and, for the review figures (any state):
 
-- ``span`` / ``span_route`` / ``span_region`` / ``span_org``: whole minutes from the last
-  submission to the last decision of every decided activity, keyed only by the country,
-  the route, the region or the 归口 org (so the national median reads one histogram
-  rather than one per county); kept by the ``activity_span_*`` triggers;
+- ``span``        whole minutes from the last submission to the last decision of every
+  decided activity (by value: the median is read from the scope's histogram); kept by
+  the ``activity_span_*`` triggers;
 - ``overturn``: national decisions (value: the audit action, national_approve /
   _unapprove / _reject / _unreject) on provincial-route activities, kept by a trigger
   on ``audit_log`` (with the activity's route, region and 归口 org when it was logged).
@@ -84,6 +93,11 @@ class ActivityStat(db.Model):
 
 # --------------------------------------------------------------------------- the SQL
 
+#: The scope kind → the suffix of the by-value rows it reads.
+SUFFIX = {"national": "/n", "province": "/r", "region": "/g", "org": "/o"}
+FULL_KEY_DIMS = ("all", "food", "overturn")
+
+
 def _json_array(dialect: str, expr: str) -> str:
     """``expr`` when it holds a JSON array, else an empty one (a bad value never breaks
     the write that carries it)."""
@@ -93,22 +107,22 @@ def _json_array(dialect: str, expr: str) -> str:
             f"THEN {expr} ELSE '[]' END ELSE '[]' END")
 
 
-def rows_sql(dialect: str, ref: str) -> str:
-    """The (dim, value) rows of one activity (``ref``: NEW, OLD, or a table alias)."""
+def value_parts(dialect: str, ref: str) -> list[str]:
+    """SELECTs of the by-value (dim, value) pairs of one approved activity (``ref``: NEW,
+    OLD or the alias ``a`` of activity); those with a FROM read a JSON array of it."""
     pg = dialect == "postgresql"
     if pg:
         day = f"to_char({ref}.start_at + interval '8 hours', 'YYYY-MM-DD')"
     else:
         day = f"date({ref}.start_at, '+8 hours')"
     parts = [
-        "SELECT 'all' AS dim, '' AS value",
-        f"SELECT 'day', coalesce({day}, '')",
+        f"SELECT 'day' AS dim, coalesce({day}, '') AS value",
         f"SELECT 'category', coalesce({ref}.supervisor_category, '')",
         f"SELECT 'mode', coalesce({ref}.mode, '')",
         f"SELECT 'type', coalesce({ref}.activity_type, '')",
     ]
-    for dim, flag in (("food", "food_safety"), ("joint", "joint_action"),
-                      ("special", "special_action"), ("youth", "youth_festival")):
+    for dim, flag in (("joint", "joint_action"), ("special", "special_action"),
+                      ("youth", "youth_festival")):
         parts.append(f"SELECT '{dim}', '' WHERE {ref}.{flag}")
     for dim, flag, col in (("joint_item", "joint_action", "joint_action_items"),
                            ("special_item", "special_action", "special_action_items")):
@@ -136,62 +150,128 @@ def rows_sql(dialect: str, ref: str) -> str:
             f"THEN 'id:' || {hid} ELSE 'name:' || "
             "trim(coalesce(json_extract(h.value, '$.name'), '')) END "
             f"FROM json_each({arr}) h WHERE h.type = 'object'")
-    return "\n      UNION ALL ".join(parts)
+    return parts
 
 
 def _keys(ref: str) -> str:
-    return (f"{ref}.campaign_id, d.dim, coalesce({ref}.route_province, ''), "
-            f"coalesce({ref}.region_code, ''), coalesce({ref}.supervisor_org_id, 0), d.value")
+    """The four key variants of an activity's by-value rows."""
+    return (f"SELECT '/n' AS sfx, '' AS route_key, '' AS region_code, 0 AS org_id "
+            f"UNION ALL SELECT '/r', coalesce({ref}.route_province, ''), '', 0 "
+            f"UNION ALL SELECT '/g', '', coalesce({ref}.region_code, ''), 0 "
+            f"UNION ALL SELECT '/o', '', '', coalesce({ref}.supervisor_org_id, 0)")
+
+
+def _full(ref: str) -> str:
+    return (f"coalesce({ref}.route_province, ''), coalesce({ref}.region_code, ''), "
+            f"coalesce({ref}.supervisor_org_id, 0)")
+
+
+def approved_rows(dialect: str, ref: str) -> str:
+    """(dim, route_key, region_code, org_id, value) rows of one approved activity."""
+    values = "\n        UNION ALL ".join(value_parts(dialect, ref))
+    return (f"SELECT d.dim || k.sfx AS dim, k.route_key, k.region_code, k.org_id, d.value "
+            f"FROM (\n        {values}) AS d CROSS JOIN ({_keys(ref)}) AS k\n"
+            f"      UNION ALL SELECT f.dim, {_full(ref)}, '' FROM (SELECT 'all' AS dim "
+            f"UNION ALL SELECT 'food' WHERE {ref}.food_safety) AS f")
+
+
+def _decided(ref: str) -> str:
+    return (f"{ref}.decided_at IS NOT NULL AND {ref}.submitted_at IS NOT NULL "
+            f"AND {ref}.decided_at >= {ref}.submitted_at")
+
+
+def _minutes(dialect: str, ref: str) -> str:
+    if dialect == "postgresql":
+        return (f"CAST(CAST(round(extract(epoch FROM {ref}.decided_at - {ref}.submitted_at)) "
+                f"AS bigint) / 60 AS text)")
+    return (f"CAST(CAST(round((julianday({ref}.decided_at) - julianday({ref}.submitted_at)) "
+            f"* 86400) AS INTEGER) / 60 AS TEXT)")
+
+
+def span_rows(dialect: str, ref: str) -> str:
+    return (f"SELECT 'span' || k.sfx AS dim, k.route_key, k.region_code, k.org_id, "
+            f"{_minutes(dialect, ref)} AS value FROM ({_keys(ref)}) AS k")
+
+
+def _upsert_n(dialect: str) -> str:
+    return "activity_stat.n + excluded.n" if dialect == "postgresql" else "n + excluded.n"
+
+
+def delta_sql(dialect: str, ref: str, rows: str, cond: str, sign: int) -> str:
+    """Add ``sign`` to each row of ``rows`` — an upsert per row on the primary key (a
+    removal finds the row its addition made)."""
+    return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT {ref}.campaign_id, r.dim, "
+            f"r.route_key, r.region_code, r.org_id, r.value, {sign} FROM (\n      {rows}) AS r"
+            f"\n    WHERE {cond}\n    ON CONFLICT ({KEY}) DO UPDATE SET n = {_upsert_n(dialect)}")
 
 
 def add_sql(dialect: str, ref: str) -> str:
-    n = "activity_stat.n" if dialect == "postgresql" else "n"
-    return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT {_keys(ref)}, 1 FROM (\n      "
-            f"{rows_sql(dialect, ref)}) AS d\n    WHERE {ref}.status = '{APPROVED}'\n"
-            f"    ON CONFLICT ({KEY}) DO UPDATE SET n = {n} + 1")
+    return delta_sql(dialect, ref, approved_rows(dialect, ref),
+                     f"{ref}.status = '{APPROVED}'", 1)
 
 
 def remove_sql(dialect: str, ref: str) -> str:
-    return (f"UPDATE activity_stat SET n = n - 1\n    WHERE campaign_id = {ref}.campaign_id "
-            f"AND route_key = coalesce({ref}.route_province, '')\n"
-            f"      AND region_code = coalesce({ref}.region_code, '') "
-            f"AND org_id = coalesce({ref}.supervisor_org_id, 0)\n"
-            f"      AND {ref}.status = '{APPROVED}' AND (dim, value) IN (\n"
-            f"      SELECT d.dim, d.value FROM (\n      {rows_sql(dialect, ref)}) AS d)")
+    return delta_sql(dialect, ref, approved_rows(dialect, ref),
+                     f"{ref}.status = '{APPROVED}'", -1)
 
 
-def fill_sql(dialect: str) -> str:
-    """Fill the table from the approved activities (the migration, the benchmark)."""
-    # the per-activity rows, set-based: the same SELECTs with ``a`` for NEW, joined
-    # laterally (SQLite: a correlated FROM subquery is not allowed, so each part is
-    # its own SELECT over activity).
-    parts = rows_sql(dialect, "a").split("\n      UNION ALL ")
+def span_add_sql(dialect: str, ref: str) -> str:
+    return delta_sql(dialect, ref, span_rows(dialect, ref), _decided(ref), 1)
+
+
+def span_remove_sql(dialect: str, ref: str) -> str:
+    return delta_sql(dialect, ref, span_rows(dialect, ref), _decided(ref), -1)
+
+
+def _per_activity(parts: list[str], where: str, parse_from: bool = True) -> str:
+    """Set-based: each part as its own SELECT over ``activity a`` (SQLite has no
+    LATERAL), with the activity's id and keys: (id, campaign_id, route_key,
+    region_code, org_id, dim, value)."""
     selects = []
     for p in parts:
         body = p[len("SELECT "):]
         distinct = body.startswith("DISTINCT ")
         if distinct:
             body = body[len("DISTINCT "):]
-        cols, _, rest = body.partition(" FROM ")
-        if not rest:
-            cols, _, cond = body.partition(" WHERE ")
-            rest = ""
-            where = f"a.status = '{APPROVED}'" + (f" AND {cond}" if cond else "")
-        else:
+        cols, _, rest = body.partition(" FROM ") if parse_from else (body, "", "")
+        if rest:
             src, _, cond = rest.partition(" WHERE ")
-            rest = (f" CROSS JOIN LATERAL {src}" if dialect == "postgresql"
-                    else f", {src}")
-            where = f"a.status = '{APPROVED}' AND {cond}"
-        keyed = (f"a.campaign_id, coalesce(a.route_province, '') AS route_key, "
+            joined, cond = f", {src}", f" AND {cond}"
+        else:
+            cols, _, cond = cols.partition(" WHERE ")
+            joined, cond = "", (f" AND {cond}" if cond else "")
+        keyed = (f"a.id AS id, a.campaign_id AS campaign_id, "
+                 f"coalesce(a.route_province, '') AS route_key, "
                  f"coalesce(a.region_code, '') AS region_code, "
                  f"coalesce(a.supervisor_org_id, 0) AS org_id, {cols}")
-        selects.append(f"SELECT {'DISTINCT a.id, ' if distinct else 'a.id, '}{keyed} "
-                       f"FROM activity a{rest} WHERE {where}")
-    union = "\n  UNION ALL ".join(selects)
-    return (f"INSERT INTO activity_stat ({KEY}, n)\n"
-            f"SELECT campaign_id, dim, route_key, region_code, org_id, value, count(*) FROM (\n"
-            f"  {union}) AS r\n"
-            f"GROUP BY campaign_id, dim, route_key, region_code, org_id, value")
+        selects.append(f"SELECT {'DISTINCT ' if distinct else ''}{keyed} "
+                       f"FROM activity a{joined} WHERE {where}{cond}")
+    return "\n    UNION ALL ".join(selects)
+
+
+def fill_all(dialect: str) -> list[str]:
+    """Fill the table from the data (the migration, the benchmark's bulk load, refill)."""
+    approved = f"a.status = '{APPROVED}'"
+    by_value = _per_activity(value_parts(dialect, "a"), approved)
+    span = _per_activity([f"SELECT 'span' AS dim, {_minutes(dialect, 'a')} AS value"],
+                         _decided("a"), parse_from=False)
+    suffixed = (
+        "SELECT r.campaign_id, r.dim || k.sfx, "
+        "CASE WHEN k.sfx = '/r' THEN r.route_key ELSE '' END, "
+        "CASE WHEN k.sfx = '/g' THEN r.region_code ELSE '' END, "
+        "CASE WHEN k.sfx = '/o' THEN r.org_id ELSE 0 END, r.value, count(*)\n"
+        "FROM (\n    {rows}) AS r\nCROSS JOIN (SELECT '/n' AS sfx UNION ALL SELECT '/r' "
+        "UNION ALL SELECT '/g' UNION ALL SELECT '/o') AS k\nGROUP BY 1, 2, 3, 4, 5, 6")
+    full = _per_activity(["SELECT 'all' AS dim, '' AS value",
+                          "SELECT 'food', '' WHERE a.food_safety"], approved)
+    ins = f"INSERT INTO activity_stat ({KEY}, n)\n"
+    return [
+        ins + suffixed.format(rows=by_value),
+        ins + suffixed.format(rows=span),
+        ins + ("SELECT campaign_id, dim, route_key, region_code, org_id, value, count(*) "
+               f"FROM (\n    {full}) AS r\nGROUP BY 1, 2, 3, 4, 5, 6"),
+        ins + audit_fill_sql(),
+    ]
 
 
 def sqlite_triggers() -> list[str]:
@@ -246,58 +326,6 @@ SPAN_COLUMNS = ("decided_at", "submitted_at", "campaign_id", "route_province", "
 #: The review's overturn rate counts these (kepu.science_day.stats.review_stats).
 NATIONAL_ACTIONS = ("national_approve", "national_unapprove", "national_reject",
                     "national_unreject")
-#: The scope kind → the span dimension it reads.
-SPAN_DIMS = {"national": "span", "province": "span_route", "region": "span_region",
-             "org": "span_org"}
-
-
-def _decided(ref: str) -> str:
-    return (f"{ref}.decided_at IS NOT NULL AND {ref}.submitted_at IS NOT NULL "
-            f"AND {ref}.decided_at >= {ref}.submitted_at")
-
-
-def _minutes(dialect: str, ref: str) -> str:
-    if dialect == "postgresql":
-        return (f"CAST(CAST(round(extract(epoch FROM {ref}.decided_at - {ref}.submitted_at)) "
-                f"AS bigint) / 60 AS text)")
-    return (f"CAST(CAST(round((julianday({ref}.decided_at) - julianday({ref}.submitted_at)) "
-            f"* 86400) AS INTEGER) / 60 AS TEXT)")
-
-
-def span_rows_sql(dialect: str, ref: str) -> str:
-    m = _minutes(dialect, ref)
-    return "\n      UNION ALL ".join([
-        f"SELECT 'span' AS dim, '' AS route_key, '' AS region_code, 0 AS org_id, {m} AS value",
-        f"SELECT 'span_route', coalesce({ref}.route_province, ''), '', 0, {m}",
-        f"SELECT 'span_region', '', coalesce({ref}.region_code, ''), 0, {m}",
-        f"SELECT 'span_org', '', '', coalesce({ref}.supervisor_org_id, 0), {m}",
-    ])
-
-
-def span_add_sql(dialect: str, ref: str) -> str:
-    n = "activity_stat.n" if dialect == "postgresql" else "n"
-    return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT {ref}.campaign_id, d.dim, "
-            f"d.route_key, d.region_code, d.org_id, d.value, 1 FROM (\n      "
-            f"{span_rows_sql(dialect, ref)}) AS d\n    WHERE {_decided(ref)}\n"
-            f"    ON CONFLICT ({KEY}) DO UPDATE SET n = {n} + 1")
-
-
-def span_remove_sql(dialect: str, ref: str) -> str:
-    return (f"UPDATE activity_stat SET n = n - 1\n    WHERE campaign_id = {ref}.campaign_id "
-            f"AND {_decided(ref)}\n      AND (dim, route_key, region_code, org_id, value) IN ("
-            f"\n      SELECT d.dim, d.route_key, d.region_code, d.org_id, d.value FROM (\n      "
-            f"{span_rows_sql(dialect, ref)}) AS d)")
-
-
-def span_fill_sql(dialect: str) -> str:
-    parts = span_rows_sql(dialect, "a").split("\n      UNION ALL ")
-    selects = [f"SELECT a.campaign_id AS campaign_id, {p[len('SELECT '):]} FROM activity a "
-               f"WHERE {_decided('a')}" for p in parts]
-    union = "\n  UNION ALL ".join(selects)
-    return (f"INSERT INTO activity_stat ({KEY}, n)\n"
-            f"SELECT campaign_id, dim, route_key, region_code, org_id, value, count(*) FROM (\n"
-            f"  {union}) AS r\n"
-            f"GROUP BY campaign_id, dim, route_key, region_code, org_id, value")
 
 
 def _actions() -> str:
@@ -305,22 +333,19 @@ def _actions() -> str:
 
 
 def audit_add_sql(dialect: str) -> str:
-    n = "activity_stat.n" if dialect == "postgresql" else "n"
     return (f"INSERT INTO activity_stat ({KEY}, n)\n    SELECT a.campaign_id, 'overturn', "
             f"a.route_province, coalesce(a.region_code, ''), coalesce(a.supervisor_org_id, 0), "
             f"NEW.action, 1 FROM activity a\n    WHERE a.id = NEW.entity_id AND "
-            f"a.route_province IS NOT NULL\n    ON CONFLICT ({KEY}) DO UPDATE SET n = {n} + 1")
+            f"a.route_province IS NOT NULL\n    ON CONFLICT ({KEY}) DO UPDATE SET n = "
+            f"{_upsert_n(dialect)}")
 
 
 def audit_fill_sql() -> str:
-    return (f"INSERT INTO activity_stat ({KEY}, n)\n"
-            f"SELECT a.campaign_id, 'overturn', a.route_province, coalesce(a.region_code, ''), "
-            f"coalesce(a.supervisor_org_id, 0), l.action, count(*)\n"
-            f"FROM audit_log l JOIN activity a ON a.id = l.entity_id\n"
+    return ("SELECT a.campaign_id, 'overturn', a.route_province, coalesce(a.region_code, ''), "
+            "coalesce(a.supervisor_org_id, 0), l.action, count(*)\n"
+            "FROM audit_log l JOIN activity a ON a.id = l.entity_id\n"
             f"WHERE l.entity_type = 'activity' AND l.action IN ({_actions()}) "
-            f"AND a.route_province IS NOT NULL\n"
-            f"GROUP BY a.campaign_id, a.route_province, coalesce(a.region_code, ''), "
-            f"coalesce(a.supervisor_org_id, 0), l.action")
+            "AND a.route_province IS NOT NULL\nGROUP BY 1, 2, 3, 4, 5, 6")
 
 
 def sqlite_review_triggers() -> list[str]:
@@ -410,10 +435,6 @@ def refill(bind) -> None:
     bind.exec_driver_sql("DELETE FROM activity_stat")
     for sql in fill_all(bind.dialect.name):
         bind.exec_driver_sql(sql)
-
-
-def fill_all(dialect: str) -> list[str]:
-    return [fill_sql(dialect), span_fill_sql(dialect), audit_fill_sql()]
 
 
 def _after_create(target, connection, **kw) -> None:

@@ -331,9 +331,10 @@ def test_statistics_read_activity_stat_on_its_covering_indexes(app, world, kind,
         plan = _plan(statement, params)
         queue = "ix_activity_queue_region" if kind == "region" else \
             "ix_activity_queue_supervisor"
-        assert queue in plan, (statement, plan)
         if sqlite:
-            assert "COVERING INDEX" in plan, plan
+            assert f"COVERING INDEX {queue}" in plan, plan
+        else:       # PostgreSQL picks among the queue indexes by its statistics
+            assert "Seq Scan" not in plan and "ix_activity_queue_" in plan, plan
 
 
 def _stat_rows():
@@ -373,8 +374,15 @@ def test_trigger_kept_counts_equal_a_recount(world):
     assert kept == _stat_rows()
     by_dim = {}
     for (_, dim, *_rest, value), n in kept.items():
+        if "/" in dim and not dim.endswith("/n"):
+            continue          # the route / region / org copies of the national rows
+        dim = dim.removesuffix("/n")
         by_dim.setdefault(dim, {}).setdefault(value, 0)
         by_dim[dim][value] += n
+    # each by-value row is there once per key: the country, the route, region and org
+    for key in ("/r", "/g", "/o"):
+        assert sum(n for k, n in kept.items() if k[1] == "mode" + key) == \
+            sum(n for k, n in kept.items() if k[1] == "mode/n") == by_dim["all"][""]
     assert "youth" not in by_dim          # the only 青少年科学节 one was withdrawn
     assert by_dim["overturn"] == {"national_approve": 1, "national_reject": 2,
                                   "national_unreject": 1, "national_unapprove": 1}
