@@ -288,8 +288,9 @@ def _plan(statement, parameters) -> str:
 def test_statistics_read_activity_stat_on_its_covering_indexes(app, world, kind, value,
                                                                index):
     """Every table and review figure of a scope is a grouped sum over activity_stat on
-    a covering index (the scope's own when grouped by value) (SQLite: EXPLAIN QUERY PLAN says COVERING INDEX and no
-    scan; PostgreSQL: no sequential scan with seqscan off); the only reads of
+    a covering index (the scope's own when grouped by value) (SQLite: EXPLAIN QUERY
+    PLAN says COVERING INDEX and no scan; PostgreSQL: no sequential scan with seqscan
+    off); the only reads of
     ``activity`` are a region's or an org's pending counts, on their queue indexes."""
     from sqlalchemy import event
 
