@@ -12,15 +12,15 @@ Scopes (``scopes_of(user)``), one picker when a user holds several:
 Every table is a sum over ``activity_stat`` (kepu.science_day.stats_tally: counts of the
 approved activities per scope key and value, kept exact by triggers), on the covering
 index of the scope: ``ix_activity_stat_route`` (the country, a province),
-``_region`` (a region, the drill-down), ``_org`` (a 归口 org) — a few thousand rows at
-most, where counting the activities took seconds at a million (bench/science_day.py).
+``_region`` (a region, the drill-down), ``_org`` (a 归口 org) — tens of thousands of
+rows at most, where counting the activities took ~10 s a page at a million
+(bench/science_day.py).
 Only 已通过 activities count, except the review figures (pending per stage, time to
 decision, overturn rate), which are about the review itself.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import String, cast, func, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -29,7 +29,7 @@ from ..accounts import roles as R
 from ..extensions import db
 from ..orgs import regions
 from ..orgs.models import Org
-from .models import (APPROVED, BINGTUAN_ROUTE, NATIONAL_PENDING,
+from .models import (BINGTUAN_ROUTE, NATIONAL_PENDING,
                      PROVINCE_PENDING, Activity, is_national, provinces_of)
 from .routing import route_label
 from .stats_tally import FULL_KEY_DIMS, SUFFIX, ActivityStat
@@ -38,7 +38,6 @@ from .tally import tallies
 #: 归口 orgs shown one by one; the rest are summed in one row.
 TOP_ORGS = 20
 UNKNOWN_REGION = "（地区未填或无法识别）"
-BEIJING = timedelta(hours=8)
 #: Org.certifications tags (kepu.orgs.certify) of the 归口 units counted per unit (三.5).
 SUPERVISOR_CERTS = ("全国科普示范县（市、区）", "示范县创建单位")
 #: … and of the 主办单位 counted per unit (三.3).
@@ -81,10 +80,7 @@ def scopes_of(user) -> list[Scope]:
 
 def under_region(code: str):
     """``region_code`` under ``code`` as a range (an index range scan, unlike LIKE)."""
-    if code and code.isdigit() and code.strip("9"):
-        return (Activity.region_code >= code) & (Activity.region_code < str(int(code) + 1)
-                                                  .zfill(len(code)))
-    return Activity.region_code.startswith(code or "", autoescape=True)
+    return _region_range(Activity.region_code, code)
 
 
 def scope_where(campaign_id: int, scope: Scope) -> list:
@@ -97,10 +93,6 @@ def scope_where(campaign_id: int, scope: Scope) -> list:
     elif scope.kind == "org":
         where.append(Activity.supervisor_org_id == int(scope.value))
     return where
-
-
-def approved_where(campaign_id: int, scope: Scope) -> list:
-    return scope_where(campaign_id, scope) + [Activity.status == APPROVED]
 
 
 # --------------------------------------------------------------------------- tables
