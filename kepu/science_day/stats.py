@@ -9,33 +9,35 @@ Scopes (``scopes_of(user)``), one picker when a user holds several:
 - ``r:<region code>``   city / county admins: ``region_code`` under their region (read-only);
 - ``o:<org id>``        society / ministry admins: the activities 归口 to their org.
 
-Every table is a grouped count on the activity indexes (``ix_activity_queue_status`` /
-``_province`` cover region, mode, type, 归口 category, food safety and start time), never
-a row-by-row read. Only 已通过 activities count, except the review table (pending per
-stage, time to decision, overturn rate), which is about the review itself.
+Every table is a sum over ``activity_stat`` (kepu.science_day.stats_tally: counts of the
+approved activities per scope key and value, kept exact by triggers), on the covering
+index of the scope: ``ix_activity_stat_route`` (the country, a province),
+``_region`` (a region, the drill-down), ``_org`` (a 归口 org) — tens of thousands of
+rows at most, where counting the activities took ~10 s a page at a million
+(bench/science_day.py).
+Only 已通过 activities count, except the review figures (pending per stage, time to
+decision, overturn rate), which are about the review itself.
 """
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import String, cast, func, select, text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from ..accounts import roles as R
 from ..extensions import db
 from ..orgs import regions
 from ..orgs.models import Org
-from ..workflow import AuditLog
-from .models import (APPROVED, BINGTUAN_ROUTE, ENTITY, NATIONAL_PENDING,
+from .models import (BINGTUAN_ROUTE, NATIONAL_PENDING,
                      PROVINCE_PENDING, Activity, is_national, provinces_of)
 from .routing import route_label
+from .stats_tally import FULL_KEY_DIMS, SUFFIX, ActivityStat
+from .tally import tallies
 
 #: 归口 orgs shown one by one; the rest are summed in one row.
 TOP_ORGS = 20
 UNKNOWN_REGION = "（地区未填或无法识别）"
-BEIJING = timedelta(hours=8)
 #: Org.certifications tags (kepu.orgs.certify) of the 归口 units counted per unit (三.5).
 SUPERVISOR_CERTS = ("全国科普示范县（市、区）", "示范县创建单位")
 #: … and of the 主办单位 counted per unit (三.3).
@@ -78,10 +80,7 @@ def scopes_of(user) -> list[Scope]:
 
 def under_region(code: str):
     """``region_code`` under ``code`` as a range (an index range scan, unlike LIKE)."""
-    if code and code.isdigit() and code.strip("9"):
-        return (Activity.region_code >= code) & (Activity.region_code < str(int(code) + 1)
-                                                  .zfill(len(code)))
-    return Activity.region_code.startswith(code or "", autoescape=True)
+    return _region_range(Activity.region_code, code)
 
 
 def scope_where(campaign_id: int, scope: Scope) -> list:
@@ -94,10 +93,6 @@ def scope_where(campaign_id: int, scope: Scope) -> list:
     elif scope.kind == "org":
         where.append(Activity.supervisor_org_id == int(scope.value))
     return where
-
-
-def approved_where(campaign_id: int, scope: Scope) -> list:
-    return scope_where(campaign_id, scope) + [Activity.status == APPROVED]
 
 
 # --------------------------------------------------------------------------- tables
@@ -114,6 +109,7 @@ class Table:
     total_label: str = "合计"
     extra_head: tuple[str, ...] = ()   # more numeric columns (rows carry them in extra)
     extra: list[tuple] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)   # the region table: each row's code
 
     @property
     def total(self) -> int:
@@ -124,29 +120,20 @@ class Table:
         return max((r[1] for r in self.rows), default=0)
 
 
-#: SQLite has no statistics on these tables, and picks an index that leaves the grouped
-#: column to a row lookup; the covering index of the scope is named instead.
-COVERING = {"national": "ix_activity_queue_status", "province": "ix_activity_queue_province"}
+#: The queue index of a region's / an org's activities: SQLite, with no statistics,
+#: would rather walk the edition's whole covering status index than range over this one.
+QUEUE_INDEX = {"region": "ix_activity_queue_region", "org": "ix_activity_queue_supervisor"}
 
 
-def run(stmt, scope: Scope | None):
-    """Execute ``stmt`` reading the scope's covering index (SQLite only — SQLAlchemy
-    renders no table hints for it; only for statements that read columns the index
-    holds: region, mode, type, 归口 category, food safety, start, status)."""
-    index = COVERING.get(scope.kind) if scope is not None else None
+def _grouped(column, where, scope: Scope) -> list[tuple]:
+    stmt = select(column, func.count()).where(*where).group_by(column)
+    index = QUEUE_INDEX.get(scope.kind)
     if not index or db.engine.dialect.name != "sqlite":
-        return db.session.execute(stmt)
+        return list(db.session.execute(stmt))
+    # SQLAlchemy renders no table hints for SQLite: name the index in the SQL text
     compiled = stmt.compile(dialect=sqlite_dialect(paramstyle="named"))
-    sql = str(compiled)
-    marker = "\nFROM activity"
-    if sql.count(marker) != 1:
-        return db.session.execute(stmt)
-    sql = sql.replace(marker, f"{marker} INDEXED BY {index}")
-    return db.session.execute(text(sql), compiled.params)
-
-
-def _grouped(column, where, scope: Scope | None = None) -> list[tuple]:
-    return list(run(select(column, func.count()).where(*where).group_by(column), scope))
+    sql = str(compiled).replace("\nFROM activity", f"\nFROM activity INDEXED BY {index}", 1)
+    return list(db.session.execute(text(sql), dict(compiled.params)))
 
 
 def region_children(parent: str | None) -> list[regions.Region]:
@@ -176,12 +163,43 @@ def valid_drill(scope: Scope, code: str | None) -> str | None:
     return root
 
 
+def stat_where(campaign_id: int, scope: Scope, dim: str) -> list:
+    """The scope's clauses on ``activity_stat``: a full-key dimension's rows in the
+    scope, or a by-value dimension's rows of the scope's own key (``day/r`` …)."""
+    if dim not in FULL_KEY_DIMS:
+        dim += SUFFIX[scope.kind]
+    where = [ActivityStat.campaign_id == campaign_id, ActivityStat.dim == dim]
+    if scope.kind == "province":
+        where.append(ActivityStat.route_key == scope.value)
+    elif scope.kind == "region":
+        where.append(_region_range(ActivityStat.region_code, scope.value))
+    elif scope.kind == "org":
+        where.append(ActivityStat.org_id == int(scope.value))
+    return where
+
+
+def _region_range(column, code: str):
+    if code and code.isdigit() and code.strip("9"):
+        return (column >= code) & (column < str(int(code) + 1).zfill(len(code)))
+    return column.startswith(code or "", autoescape=True)
+
+
+def tally(campaign_id: int, scope: Scope, dim: str, column=ActivityStat.value,
+          where: tuple = ()) -> list[tuple]:
+    """[(group value, approved activities)] of one dimension in the scope (groups that
+    have none left out)."""
+    total = func.sum(ActivityStat.n)
+    stmt = (select(column, total).where(*stat_where(campaign_id, scope, dim), *where)
+            .group_by(column).having(total > 0))
+    return [(v, int(n)) for v, n in db.session.execute(stmt)]
+
+
 def by_region(campaign_id: int, scope: Scope, parent: str | None, link) -> Table:
     """Approved activities per child region of ``parent`` (None: per province)."""
-    where = approved_where(campaign_id, scope)
+    where = ()
     if parent is not None and parent != scope.region_root:
-        where.append(under_region(parent))
-    counts = _grouped(Activity.region_code, where, scope)
+        where = (_region_range(ActivityStat.region_code, parent),)
+    counts = tally(campaign_id, scope, "all", ActivityStat.region_code, where)
     kids = region_children(parent)
     if not kids and regions.get(parent) is not None:
         kids = [regions.get(parent)]       # a county: the last level, itself
@@ -204,7 +222,9 @@ def by_region(campaign_id: int, scope: Scope, parent: str | None, link) -> Table
     if other:
         rows.append((UNKNOWN_REGION, other, None))
     title = "按地区" + (f"：{region_name(parent)}" if parent else "：各省份")
-    return Table("region", title, "地区", rows)
+    t = Table("region", title, "地区", rows)
+    t.codes = [k.code for k in kids]
+    return t
 
 
 def region_name(code: str | None) -> str:
@@ -215,57 +235,25 @@ def region_name(code: str | None) -> str:
     return regions.full_name(code) or code
 
 
-def _day_expr():
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(Activity.start_at + BEIJING, "YYYY-MM-DD")
-    return func.date(Activity.start_at, "+8 hours")
-
-
 def by_day(campaign_id: int, scope: Scope) -> Table:
-    day = _day_expr().label("day")
-    rows = run(select(day, func.count()).where(*approved_where(campaign_id, scope))
-               .group_by(day).order_by(day), scope)
-    out = []
-    for d, n in rows:
-        out.append((str(d) if d else "（未填开始时间）", n, None))
-    return Table("day", "按开始日期（北京时间）", "日期", out)
+    rows = sorted(tally(campaign_id, scope, "day"), key=lambda r: r[0] or "")
+    return Table("day", "按开始日期（北京时间）", "日期",
+                 [(d or "（未填开始时间）", n, None) for d, n in rows])
 
 
-def by_column(campaign_id: int, scope: Scope, column, key: str, title: str, head: str,
+def by_column(campaign_id: int, scope: Scope, dim: str, key: str, title: str, head: str,
               empty: str = "（未填）") -> Table:
-    rows = sorted(_grouped(column, approved_where(campaign_id, scope), scope),
-                  key=lambda r: (-r[1], str(r[0] or "")))
+    rows = sorted(tally(campaign_id, scope, dim), key=lambda r: (-r[1], str(r[0] or "")))
     return Table(key, title, head, [(str(v) if v not in (None, "") else empty, n, None)
                                     for v, n in rows])
 
 
-def flagged_rows(campaign_id: int, scope: Scope) -> list[tuple]:
-    """(联合行动, its items, 专项行动, its items, 青少年科学节) of the approved activities in
-    scope that carry any of the three: one read for the three tables."""
-    return list(db.session.execute(
-        select(Activity.joint_action, Activity.joint_action_items, Activity.special_action,
-               Activity.special_action_items, Activity.youth_festival)
-        .where(*approved_where(campaign_id, scope),
-               or_(Activity.joint_action.is_(True), Activity.special_action.is_(True),
-                   Activity.youth_festival.is_(True)))))
-
-
-def by_flag_items(flagged: list[tuple], position: int, key: str, title: str,
+def by_flag_items(campaign_id: int, scope: Scope, flag: str, key: str, title: str,
                   head: str) -> Table:
-    """A yes/no flag with its items (JSON list): how many carry it, then per item."""
-    per: dict[str, int] = {}
-    total = 0
-    for row in flagged:
-        if not row[position]:
-            continue
-        total += 1
-        values, seen = row[position + 1], set()
-        for v in values if isinstance(values, list) else []:
-            name = str(v).strip() if isinstance(v, (str, int)) else ""
-            if name and name not in seen:
-                seen.add(name)
-                per[name] = per.get(name, 0) + 1
-    rows = [(k, n, None) for k, n in sorted(per.items(), key=lambda kv: (-kv[1], kv[0]))]
+    """A yes/no flag with its items: how many carry it, then per item."""
+    total = sum(n for _, n in tally(campaign_id, scope, flag))
+    per = tally(campaign_id, scope, f"{flag}_item")
+    rows = [(k, n, None) for k, n in sorted(per, key=lambda kv: (-kv[1], kv[0]))]
     t = Table(key, title, head, rows,
               note=f"纳入的活动共 {total} 项；一项活动可同时纳入多项，各项之和可能大于总数。")
     t.total_label = ""
@@ -273,13 +261,19 @@ def by_flag_items(flagged: list[tuple], position: int, key: str, title: str,
     return t
 
 
-def by_flag(flagged: list[tuple], position: int, key: str, title: str) -> Table:
-    return Table(key, title, "", [("纳入", sum(1 for row in flagged if row[position]), None)])
+def by_flag(campaign_id: int, scope: Scope, flag: str, key: str, title: str) -> Table:
+    return Table(key, title, "", [("纳入", sum(n for _, n in tally(campaign_id, scope, flag)),
+                                   None)])
+
+
+def _org_counts(campaign_id: int, scope: Scope, ids=None) -> list[tuple[int | None, int]]:
+    where = (ActivityStat.org_id.in_(ids),) if ids is not None else ()
+    return [(i or None, n) for i, n in
+            tally(campaign_id, scope, "all", ActivityStat.org_id, where)]
 
 
 def by_supervisor_org(campaign_id: int, scope: Scope) -> Table:
-    counts = sorted(_grouped(Activity.supervisor_org_id, approved_where(campaign_id, scope)),
-                    key=lambda r: -r[1])
+    counts = sorted(_org_counts(campaign_id, scope), key=lambda r: -r[1])
     top, rest = counts[:TOP_ORGS], counts[TOP_ORGS:]
     names = {i: name for i, name in db.session.execute(select(Org.id, Org.name).where(
         Org.id.in_([i for i, _ in top if i is not None])))} if top else {}
@@ -292,8 +286,7 @@ def by_supervisor_org(campaign_id: int, scope: Scope) -> Table:
 
 def food_safety(campaign_id: int, scope: Scope) -> Table:
     """名称含“食品安全” per province (the route key; national-only route counted by 所在地区)."""
-    where = approved_where(campaign_id, scope) + [Activity.food_safety.is_(True)]
-    rows = _grouped(Activity.route_province, where, scope)
+    rows = tally(campaign_id, scope, "food", ActivityStat.route_key)
     per: dict[str, int] = {}
     national_only = 0
     for key, n in rows:
@@ -312,11 +305,7 @@ def certified_supervisors(campaign_id: int, scope: Scope) -> Table:
     certified = _certified(SUPERVISOR_CERTS)
     rows = []
     if certified:
-        ids = [o.id for o in certified]
-        counts = {i: n for i, n in db.session.execute(
-            select(Activity.supervisor_org_id, func.count())
-            .where(*approved_where(campaign_id, scope), Activity.supervisor_org_id.in_(ids))
-            .group_by(Activity.supervisor_org_id))}
+        counts = dict(_org_counts(campaign_id, scope, [o.id for o in certified]))
         for o in sorted(certified, key=lambda o: (-counts.get(o.id, 0), o.name)):
             if counts.get(o.id):
                 tag = "示范县" if SUPERVISOR_CERTS[0] in o.certifications else "创建单位"
@@ -325,45 +314,43 @@ def certified_supervisors(campaign_id: int, scope: Scope) -> Table:
                  "归口单位", rows)
 
 
-def _certified(tags) -> list[Org]:
-    return [o for o in db.session.scalars(select(Org).where(Org.certifications.is_not(None)))
-            if isinstance(o.certifications, list) and any(t in tags for t in o.certifications)]
+@dataclass(frozen=True)
+class Certified:
+    id: int
+    name: str
+    certifications: tuple
 
 
-def _host_pairs(campaign_id: int, scope: Scope) -> list[tuple]:
-    """(host id, host name, activities) over the hosts JSON of the scope's approved
-    activities, expanded in the database (json_each / json_array_elements)."""
-    where = approved_where(campaign_id, scope)
-    if db.engine.dialect.name == "postgresql":
-        j = func.json_array_elements(Activity.hosts).table_valued("value").alias("h")
-        hid, hname = j.c.value.op("->>")("id"), j.c.value.op("->>")("name")
-    else:
-        j = func.json_each(Activity.hosts).table_valued("value", "type").alias("h")
-        hid = func.json_extract(j.c.value, "$.id")
-        hname = func.json_extract(j.c.value, "$.name")
-        where.append(j.c.type == "object")
-    stmt = (select(hid, hname, func.count(func.distinct(Activity.id)))
-            .select_from(Activity).join(j, text("1 = 1")).where(*where).group_by(hid, hname))
-    return list(db.session.execute(stmt))
+def _certified(tags) -> list[Certified]:
+    """The orgs holding any of ``tags`` (id, name and tags only: the org library holds
+    thousands of orgs, most with no certification, which never leave the database)."""
+    text_of = cast(Org.certifications, String)
+    rows = db.session.execute(select(Org.id, Org.name, Org.certifications).where(
+        Org.certifications.is_not(None), text_of.not_in(["[]", "null"])))
+    return [Certified(i, name, tuple(c)) for i, name, c in rows
+            if isinstance(c, list) and any(t in tags for t in c)]
 
 
 def certified_hosts(campaign_id: int, scope: Scope) -> Table:
     """Per 主办单位 that is a 全国科普教育基地 or 免费开放科技馆: by the host's org id when the
-    form picked one, else by its name against the certified orgs' names."""
+    form picked one, else by its name against the certified orgs' names (an activity
+    counts once per host it names)."""
     certified = _certified(HOST_CERTS)
     rows = []
     if certified:
         by_id = {o.id: o for o in certified}
         by_name = {o.name.strip(): o for o in certified}
         per: dict[int, int] = {}
-        for hid, hname, n in _host_pairs(campaign_id, scope):
+        for value, n in tally(campaign_id, scope, "host"):
+            kind, _, rest = (value or "").partition(":")
             org = None
-            try:
-                org = by_id.get(int(hid)) if hid not in (None, "") else None
-            except (TypeError, ValueError):
-                org = None
-            if org is None and hid in (None, "") and isinstance(hname, str):
-                org = by_name.get(hname.strip())
+            if kind == "id":
+                try:
+                    org = by_id.get(int(rest))
+                except ValueError:
+                    org = None
+            elif kind == "name":
+                org = by_name.get(rest.strip())
             if org is not None:
                 per[org.id] = per.get(org.id, 0) + n
         for oid, n in sorted(per.items(), key=lambda kv: (-kv[1], by_id[kv[0]].name)):
@@ -386,23 +373,38 @@ class ReviewStats:
 
 
 def review_stats(campaign_id: int, scope: Scope) -> ReviewStats:
-    where = scope_where(campaign_id, scope)
-    states = {k: n for k, n in _grouped(Activity.status, where, scope)}
-    spans = [(d - s).total_seconds() / 3600 for s, d in db.session.execute(
-        select(Activity.submitted_at, Activity.decided_at).where(
-            *where, Activity.decided_at.is_not(None), Activity.submitted_at.is_not(None)))
-        if d >= s]
+    """Pending per stage (the trigger-kept ``activity_tally`` for the country and a
+    province, an index count for a region or an org), the median time from the last
+    submission to the last decision (whole minutes, from the ``span`` histograms of
+    ``activity_stat``) and each province's overturn rate (``overturn`` rows)."""
+    if scope.kind == "national":
+        states = tallies(campaign_id)
+    elif scope.kind == "province":
+        states = tallies(campaign_id, scope.value)
+    else:
+        states = {k: n for k, n in _grouped(Activity.status,
+                                            scope_where(campaign_id, scope), scope)}
+    spans = sorted((int(v), n) for v, n in
+                   tally(campaign_id, scope, "span") if str(v).isdigit())
+    decided = sum(n for _, n in spans)
+    median = None
+    if decided:
+        wanted, found, seen = ((decided - 1) // 2, decided // 2), [], 0
+        for minutes, n in spans:
+            while len(found) < 2 and wanted[len(found)] < seen + n:
+                found.append(minutes)
+            seen += n
+            if len(found) == 2:
+                break
+        median = (found[0] + found[1]) / 2 / 60
     # National decisions on provincial-route activities are always on a version the
     # province approved (national_pending is reached only through province_approve).
     net = {"national_approve": 1, "national_unapprove": -1,
            "national_reject": 1, "national_unreject": -1}
-    rows = db.session.execute(
-        select(Activity.route_province, AuditLog.action, func.count())
-        .join(AuditLog, (AuditLog.entity_type == ENTITY) & (AuditLog.entity_id == Activity.id))
-        .where(*where, Activity.route_province.is_not(None), AuditLog.action.in_(list(net)))
-        .group_by(Activity.route_province, AuditLog.action))
     per: dict[str, list[int]] = {}
-    for key, action, n in rows:
+    for (key, action), n in _pairs(campaign_id, scope, "overturn"):
+        if action not in net:
+            continue
         acc = per.setdefault(key, [0, 0])
         if action.endswith("reject"):
             acc[0] += net[action] * n
@@ -410,45 +412,40 @@ def review_stats(campaign_id: int, scope: Scope) -> ReviewStats:
     overturn = [(route_label(k), max(r, 0), max(d, 0)) for k, (r, d) in sorted(per.items())
                 if d > 0]
     return ReviewStats(states.get(PROVINCE_PENDING, 0), states.get(NATIONAL_PENDING, 0),
-                       len(spans), statistics.median(spans) if spans else None, overturn)
+                       decided, median, overturn)
+
+
+def _pairs(campaign_id: int, scope: Scope, dim: str) -> list[tuple[tuple, int]]:
+    total = func.sum(ActivityStat.n)
+    stmt = (select(ActivityStat.route_key, ActivityStat.value, total)
+            .where(*stat_where(campaign_id, scope, dim))
+            .group_by(ActivityStat.route_key, ActivityStat.value).having(total > 0))
+    return [((k, v), int(n)) for k, v, n in db.session.execute(stmt)]
 
 
 TABLE_KEYS = ("region", "day", "category", "supervisor_org", "mode", "type", "joint",
               "special", "youth", "food_safety", "certified_supervisor", "certified_host")
 
 
-#: Tables read row by row (the hosts JSON of every approved activity in scope: ~6 s for
-#: the country at 1,000,000 activities): computed when asked for (?more=<key>).
-ON_DEMAND = ("certified_host",)
-
-
-def build(campaign_id: int, scope: Scope, drill: str | None, link, only: str | None = None,
-          extra: tuple = ()) -> list[Table]:
-    """The page's tables (``only``: just that one, for its xlsx; ``extra``: on-demand
-    tables to include)."""
-    memo: dict = {}
-
-    def flagged():
-        if "flagged" not in memo:
-            memo["flagged"] = flagged_rows(campaign_id, scope)
-        return memo["flagged"]
-
+def build(campaign_id: int, scope: Scope, drill: str | None, link,
+          only: str | None = None) -> list[Table]:
+    """The page's tables (``only``: just that one, for its xlsx)."""
     makers = {
         "region": lambda: by_region(campaign_id, scope, drill, link),
         "day": lambda: by_day(campaign_id, scope),
-        "category": lambda: by_column(campaign_id, scope, Activity.supervisor_category,
-                                      "category", "按归口类别", "归口类别"),
+        "category": lambda: by_column(campaign_id, scope, "category", "category",
+                                      "按归口类别", "归口类别"),
         "supervisor_org": lambda: by_supervisor_org(campaign_id, scope),
-        "mode": lambda: by_column(campaign_id, scope, Activity.mode, "mode", "按活动方式",
-                                  "活动方式"),
-        "type": lambda: by_column(campaign_id, scope, Activity.activity_type, "type",
-                                  "按活动类型", "活动类型"),
-        "joint": lambda: by_flag_items(flagged(), 0, "joint", "联合行动", "联合行动"),
-        "special": lambda: by_flag_items(flagged(), 2, "special", "科普专项行动", "专项行动"),
-        "youth": lambda: by_flag(flagged(), 4, "youth", "青少年科学节"),
+        "mode": lambda: by_column(campaign_id, scope, "mode", "mode", "按活动方式", "活动方式"),
+        "type": lambda: by_column(campaign_id, scope, "type", "type", "按活动类型", "活动类型"),
+        "joint": lambda: by_flag_items(campaign_id, scope, "joint", "joint", "联合行动",
+                                       "联合行动"),
+        "special": lambda: by_flag_items(campaign_id, scope, "special", "special",
+                                         "科普专项行动", "专项行动"),
+        "youth": lambda: by_flag(campaign_id, scope, "youth", "youth", "青少年科学节"),
         "food_safety": lambda: food_safety(campaign_id, scope),
         "certified_supervisor": lambda: certified_supervisors(campaign_id, scope),
         "certified_host": lambda: certified_hosts(campaign_id, scope),
     }
-    keys = [only] if only else [k for k in TABLE_KEYS if k not in ON_DEMAND or k in extra]
+    keys = [only] if only else list(TABLE_KEYS)
     return [makers[k]() for k in keys]

@@ -2,7 +2,8 @@
 
 URL map (blueprint ``science_day``, prefix /science-day):
 
-  GET  /stats/                 stats         the tables with their SVG bar charts;
+  GET  /stats/                 stats         the tables with their SVG bar charts (and,
+                                             for the country, the tile map of provinces);
                                              ?scope=<key> (several grants), ?region=<code>
   GET  /stats/export.xlsx      stats_export  one table (?table=<key>) as xlsx, same args
 
@@ -18,6 +19,7 @@ from ..exports import xlsx_response
 from ..htmx import render
 from . import bp
 from . import stats as S
+from . import stats_map
 from .operations.common import viewed_campaign
 
 TEMPLATE = "science_day/stats/index.html"
@@ -61,23 +63,22 @@ def stats_page():
     scope, scopes = _scope()
     campaign = viewed_campaign()
     drill = S.valid_drill(scope, request.args.get("region"))
-    tables, review, crumbs = [], None, []
+    tables, review, crumbs, china_map = [], None, [], None
     if campaign is not None:
         def link(code):
             return url_for("science_day.stats", **_args(scope, scopes, region=code))
-        more = tuple(k for k in request.args.getlist("more") if k in S.ON_DEMAND)
-        tables = S.build(campaign.id, scope, drill, link, extra=more)
+        tables = S.build(campaign.id, scope, drill, link)
         review = S.review_stats(campaign.id, scope)
         crumbs = _crumbs(scope, scopes, drill)
+        if scope.kind == "national" and drill is None:
+            region = next(t for t in tables if t.key == "region")
+            china_map = stats_map.build(
+                {code: (row[0], row[1]) for code, row in zip(region.codes, region.rows)}, link)
     region_arg = drill if drill != scope.region_root else None
-    shown = {t.key for t in tables}
     return render(TEMPLATE, scope=scope, scopes=scopes, campaign=campaign, drill=drill,
-                  tables=tables, review=review, crumbs=crumbs,
+                  tables=tables, review=review, crumbs=crumbs, china_map=china_map,
                   review_table=_review_table(review) if review else None,
-                  export_args=_args(scope, scopes, region=region_arg), rate=_rate,
-                  on_demand=[k for k in S.ON_DEMAND if k not in shown],
-                  more_url=lambda key: url_for("science_day.stats", more=key,
-                                               **_args(scope, scopes, region=region_arg)))
+                  export_args=_args(scope, scopes, region=region_arg), rate=_rate)
 
 
 def _crumbs(scope: S.Scope, scopes, drill: str | None) -> list[tuple[str, str | None]]:

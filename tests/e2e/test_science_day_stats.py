@@ -1,7 +1,8 @@
 """全国科普日统计 in Chromium: the national admin sees the country's tables with their
 SVG charts, drills 广东省 → 广州市 → 白云区 and back by the breadcrumbs, downloads a table as
 xlsx; the 广东 provincial admin sees only 广东's numbers; 390 px has no sideways scroll.
-Screenshots go to /work/shots/stats/ (and screenshots/). Any browser console error fails
+The national page's tile map of China: visible, shaded, a click on 广东's tile drills
+down. Screenshots go to /tmp/shots/stats/ (and screenshots/). Any browser console error fails
 the test (tests/e2e/conftest.py)."""
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, expect
 
 PASSWORD = "Passw0rd!"
 NATIONAL, GD = "13800000601", "13800000602"
-SHOTS = Path("/work/shots/stats")
+SHOTS = Path("/tmp/shots/stats")
 
 
 def seed(server) -> None:
@@ -48,6 +49,11 @@ def seed(server) -> None:
             ("440305", gd, "44", "省科协", "线上线下", "科学实验", 3),
             ("110105", bj, "11", "省科协", "线下", "科普讲座", 5),
             ("310104", society, None, "全国学会", "线上", "科普讲座", 2),
+            # more provinces for the map's shades (type 科普表演: the other tables keep
+            # their figures)
+            ("330102", society, None, "全国学会", "线下", "科普表演", 3),
+            ("510104", society, None, "全国学会", "线下", "科普表演", 1),
+            ("650102", society, None, "全国学会", "线下", "科普表演", 2),
         ]
         for region, org, route, cat, mode, typ, count in plan:
             for i in range(count):
@@ -95,11 +101,25 @@ def test_stats_journey(browser: Browser, live_server, shots):
     region = page.locator("#stats-region")
     expect(region.locator("svg.stats-chart")).to_be_visible()
     expect(region.locator("tr", has_text="广东省")).to_contain_text("14")
-    expect(region.locator("tfoot")).to_contain_text("21")
+    expect(region.locator("tfoot")).to_contain_text("27")
     expect(page.locator("#stats-mode tr", has_text="线上线下")).to_contain_text("3")
+    # the map: 34 tiles, 广东 (14) darkest, 台湾 no data; a tile is a drill-down link
+    china = region.locator("svg.stats-map")
+    expect(china).to_be_visible()
+    expect(china.locator(".stats-map-tile")).to_have_count(34)
+    expect(page.locator("#map-tile-44")).to_have_class("stats-map-tile map-b5")
+    expect(page.locator("#map-tile-71")).to_have_class("stats-map-tile map-nodata")
+    expect(page.locator("#map-tile-44 title")).to_have_text("广东省：已通过活动 14 项")
     shot(page, shots, "national-1280")
+    page.locator("#stats-region .stats-map-wrap").screenshot(
+        path=str(SHOTS / "national-1280-map.png"))
+    page.locator("#map-tile-44").click()
+    expect(page.get_by_role("heading", name="按地区：广东省")).to_be_visible()
+    expect(page.locator("svg.stats-map")).to_have_count(0)
+    page.go_back()
+    expect(page.get_by_role("heading", name="按地区：各省份")).to_be_visible()
 
-    region.get_by_role("link", name="广东省").click()
+    region.get_by_role("link", name="广东省", exact=True).click()
     expect(page.get_by_role("heading", name="按地区：广东省")).to_be_visible()
     expect(page.locator("#stats-region tr", has_text="广州市")).to_contain_text("11")
     expect(page.locator("#stats-region tr", has_text="深圳市")).to_contain_text("3")
@@ -113,12 +133,18 @@ def test_stats_journey(browser: Browser, live_server, shots):
         page.locator("#stats-type").get_by_role("link", name="导出 Excel").click()
     data = Path(info.value.path()).read_bytes()
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml").decode()
-    assert "科普讲座" in sheet and "<v>14</v>" in sheet and "<v>21</v>" in sheet
+    assert "科普讲座" in sheet and "<v>14</v>" in sheet and "<v>27</v>" in sheet
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url + "/science-day/stats/")
     no_sideways_scroll(page)
     shot(page, shots, "national-390")
+    page.locator("#stats-region .stats-map-wrap").screenshot(
+        path=str(SHOTS / "national-390-map.png"))
+    # keyboard: a tile is focusable and Enter follows it
+    page.locator("#map-tile-11").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="按地区：北京市")).to_be_visible()
     ctx.close()
 
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -3,6 +3,7 @@ its own numbers (county vs county, province vs province, society vs its 归口).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime, timedelta
 
@@ -86,8 +87,7 @@ def world(app, make_user):
 
 def _tables(campaign, scope, drill=None):
     drill = S.valid_drill(scope, drill)
-    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}",
-                                           extra=S.ON_DEMAND)}
+    return {t.key: t.rows for t in S.build(campaign.id, scope, drill, lambda c: f"L{c}")}
 
 
 def _scope(user, key=None):
@@ -213,10 +213,8 @@ def test_page_and_export(client, auth, world):
     sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
     assert "北京市" in sheet and "50.0%" in sheet
     assert client.get("/science-day/stats/export.xlsx?table=nope").status_code == 404
-    # the hosts table is computed when asked for, and in its xlsx
+    # the hosts table is counted like the others (activity_stat), on the page at once
     html = client.get("/science-day/stats/").get_data(as_text=True)
-    assert "统计此表" in html and "广东科学中心（" not in html
-    html = client.get("/science-day/stats/?more=certified_host").get_data(as_text=True)
     assert "广东科学中心（全国科普教育基地）" in html and "统计此表" not in html
     resp = client.get("/science-day/stats/export.xlsx?table=certified_host")
     sheet = zipfile.ZipFile(io.BytesIO(resp.data)).read("xl/worksheets/sheet1.xml").decode()
@@ -271,22 +269,38 @@ def test_admin_cards_link_to_the_statistics(app, world):
         assert not any(link.url == "/science-day/stats/" for c in own for link in c.links)
 
 
+def _plan(statement, parameters) -> str:
+    conn = db.session.connection()
+    if db.engine.dialect.name == "sqlite":
+        return " | ".join(str(r[-1]) for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters).all())
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return " | ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement,
+                                                         parameters).all())
+
+
 @pytest.mark.parametrize("kind,value,index", [
-    ("national", "", "ix_activity_queue_status"),
-    ("province", "44", "ix_activity_queue_province"),
+    ("national", "", "ix_activity_stat_"),
+    ("province", "44", "ix_activity_stat_route"),
+    ("region", "4401", "ix_activity_stat_region"),
+    ("org", None, "ix_activity_stat_org"),
 ])
-def test_grouped_counts_read_the_covering_index(app, world, kind, value, index):
-    """On SQLite the region / day / category / mode / type / food-safety / status counts
-    name the scope's covering index and read only it (no row lookups)."""
+def test_statistics_read_activity_stat_on_its_covering_indexes(app, world, kind, value,
+                                                               index):
+    """Every table and review figure of a scope is a grouped sum over activity_stat on
+    a covering index (the scope's own when grouped by value) (SQLite: EXPLAIN QUERY
+    PLAN says COVERING INDEX and no scan; PostgreSQL: no sequential scan with seqscan
+    off); the only reads of
+    ``activity`` are a region's or an org's pending counts, on their queue indexes."""
     from sqlalchemy import event
 
-    campaign, _, _ = world
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("INDEXED BY is SQLite's")
+    campaign, _, orgs = world
+    value = str(orgs["society"].id) if value is None else value
     seen: list[tuple[str, tuple]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if "INDEXED BY" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and (
+                "activity_stat" in statement or re.search(r"FROM activity\b(?!_)", statement)):
             seen.append((statement, parameters))
 
     scope = S.Scope("x", kind, value, "")
@@ -296,10 +310,144 @@ def test_grouped_counts_read_the_covering_index(app, world, kind, value, index):
         S.review_stats(campaign.id, scope)
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
-    assert len(seen) == 7   # region, day, category, mode, type, food safety, status
-    for statement, params in seen:
-        assert f"INDEXED BY {index}" in statement
-        conn = db.session.connection().connection.driver_connection
-        plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + statement,
-                                                         params))
-        assert f"USING COVERING INDEX {index}" in plan, (statement, plan)
+    stat = [x for x in seen if "FROM activity_stat" in x[0]]
+    # region, day, category, org, mode, type, 2 × (flag, items), youth, food safety,
+    # 示范县, hosts, decision time, overturn
+    assert len(stat) == 16, [x[0][:80] for x in stat]
+    activity = [x for x in seen if "FROM activity_stat" not in x[0]]
+    assert len(activity) == (1 if kind in ("region", "org") else 0)
+    sqlite = db.engine.dialect.name == "sqlite"
+    for statement, params in stat:
+        plan = _plan(statement, params)
+        if sqlite:
+            # grouped by value: the scope's own index; grouped by another key column
+            # (a province's regions, a region's orgs …) SQLite may walk that column's
+            # index instead (a dimension's few thousand key rows) — never the table
+            wanted = index if "GROUP BY activity_stat.value" in statement \
+                else "ix_activity_stat_"
+            assert f"USING COVERING INDEX {wanted}" in plan, (statement, plan)
+        else:
+            assert "Seq Scan" not in plan and "activity_stat" in plan, (statement, plan)
+    for statement, params in activity:
+        plan = _plan(statement, params)
+        queue = "ix_activity_queue_region" if kind == "region" else \
+            "ix_activity_queue_supervisor"
+        if sqlite:
+            assert f"COVERING INDEX {queue}" in plan, plan
+        else:       # PostgreSQL picks among the queue indexes by its statistics
+            assert "Seq Scan" not in plan and "ix_activity_queue_" in plan, plan
+
+
+def _stat_rows():
+    from kepu.science_day.stats_tally import ActivityStat
+
+    return {(r.campaign_id, r.dim, r.route_key, r.region_code, r.org_id, r.value): r.n
+            for r in db.session.query(ActivityStat) if r.n}
+
+
+def test_trigger_kept_counts_equal_a_recount(world):
+    """activity_stat after inserts, approvals, edits of counted columns, withdrawals,
+    decisions and deletes equals a recount from scratch (stats_tally.refill)."""
+    from kepu.science_day.stats_tally import refill
+
+    campaign, users, orgs = world
+    acts = db.session.query(Activity).order_by(Activity.id).all()
+    kept = _stat_rows()
+    assert kept, "the fixture's approved activities are counted"
+    # approve a pending one, edit an approved one's counted columns, withdraw another
+    pending = next(a for a in acts if a.status == "province_pending")
+    pending.status, pending.decided_at = "approved", pending.submitted_at + timedelta(hours=5)
+    edited = acts[0]
+    edited.mode, edited.region_code, edited.start_at = "线上", "440106", datetime(2026, 9, 20)
+    edited.joint_action_items = ["科技志愿", "科技志愿", " 新项目 ", 7, None, {"x": 1}]
+    edited.hosts = [{"id": orgs["society"].id, "name": "x"}, {"name": "  某馆 "}, "bad"]
+    withdrawn = next(a for a in acts if a.status == "approved" and a.youth_festival)
+    withdrawn.status, withdrawn.decided_at = "province_pending", None
+    db.session.commit()
+    # (a deleted activity leaves the approved and decision-time counts; the national
+    # decisions logged on it stay counted, as the audit log keeps them)
+    db.session.delete(acts[1])
+    db.session.add(AuditLog(entity_type="activity", entity_id=acts[0].id,
+                            action="national_unapprove"))
+    db.session.commit()
+    kept = _stat_rows()
+    refill(db.session.connection())
+    assert kept == _stat_rows()
+    by_dim = {}
+    for (_, dim, *_rest, value), n in kept.items():
+        if "/" in dim and not dim.endswith("/n"):
+            continue          # the route / region / org copies of the national rows
+        dim = dim.removesuffix("/n")
+        by_dim.setdefault(dim, {}).setdefault(value, 0)
+        by_dim[dim][value] += n
+    # each by-value row is there once per key: the country, the route, region and org
+    for key in ("/r", "/g", "/o"):
+        assert sum(n for k, n in kept.items() if k[1] == "mode" + key) == \
+            sum(n for k, n in kept.items() if k[1] == "mode/n") == by_dim["all"][""]
+    assert "youth" not in by_dim          # the only 青少年科学节 one was withdrawn
+    assert by_dim["overturn"] == {"national_approve": 1, "national_reject": 2,
+                                  "national_unreject": 1, "national_unapprove": 1}
+    assert by_dim["joint_item"]["新项目"] == 1 and by_dim["joint_item"]["7"] == 1
+    assert by_dim["joint_item"]["科技志愿"] == 1     # twice in one activity: once
+    assert by_dim["host"]["name:某馆"] >= 2          # the fixture's 某馆 hosts + the edit
+
+
+def test_review_stats_follow_decisions(world):
+    campaign, users, _ = world
+    a = db.session.query(Activity).filter_by(status="province_pending").one()
+    a.status, a.decided_at = "province_rejected", a.submitted_at + timedelta(days=1)
+    db.session.commit()
+    review = S.review_stats(campaign.id, _scope(users["national"]))
+    # spans 1, 2, 4, 6 days → the median is 3 days
+    assert review.decided == 4 and review.median_hours == 3 * 24
+    assert review.pending_province == 0
+    baiyun = S.review_stats(campaign.id, _scope(users["baiyun"]))
+    assert baiyun.decided == 4 and baiyun.median_hours == 3 * 24
+    tianhe = S.review_stats(campaign.id, _scope(users["tianhe"]))
+    assert tianhe.decided == 0 and tianhe.median_hours is None
+
+
+def test_map_buckets_are_quintiles_of_the_provinces_with_activities():
+    from kepu.science_day import stats_map as M
+
+    values = [0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100]     # 10 provinces with any
+    bounds = M.breaks(values)
+    assert bounds == [2, 4, 6, 8]
+    assert [M.bucket_of(v, bounds) for v in values] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert M.legend(values, bounds) == [(1, "1–2"), (2, "3–4"), (3, "5–6"), (4, "7–8"),
+                                        (5, "9–100")]
+    # one province alone: bucket 5, the legend has only it
+    assert M.breaks([0, 7]) == [7, 7, 7, 7] and M.bucket_of(7, [7, 7, 7, 7]) == 1
+    assert M.legend([0, 7], [7, 7, 7, 7]) == [(1, "7")]
+    assert M.breaks([0, 0]) == [] and M.legend([0, 0], []) == []
+    # every province of the region list has a tile, plus 台湾; 34 in all, no overlaps
+    from kepu.orgs import regions
+
+    assert {p.code for p in regions.provinces()} | {"71"} == set(M.TILES)
+    assert len({(c, r) for c, r, _ in M.TILES.values()}) == len(M.TILES) == 34
+
+
+def test_national_page_map_against_the_fixture(client, auth, world):
+    campaign, users, _ = world
+    auth.login_as(users["national"])
+    html = client.get("/science-day/stats/").get_data(as_text=True)
+    assert 'class="stats-map"' in html and "style=" not in html.split("<main", 1)[1]
+    tile = html.split('id="map-tile-44"', 1)[1].split("</a>", 1)[0]
+    # 广东 5 and 北京 2 are the only provinces with any: quintile bounds [2, 2, 5, 5]
+    assert "<title>广东省：已通过活动 5 项</title>" in tile and ">5</text>" in tile
+    assert 'class="stats-map-tile map-b3" href="/science-day/stats/?region=44#stats-region"' \
+        in html
+    assert 'class="stats-map-tile map-b1" href="/science-day/stats/?region=11#stats-region"' \
+        in html
+    assert 'class="stats-map-tile map-b0" href="/science-day/stats/?region=31#stats-region"' \
+        in html
+    for code in ("71", "81", "82"):      # 港澳台: no data, no link
+        assert f'<g class="stats-map-tile map-nodata" id="map-tile-{code}">' in html
+    assert "<title>台湾省：暂无数据</title>" in html
+    assert html.count('class="stats-map-tile') == 34
+    # the drill link leads to the province's cities
+    html = client.get("/science-day/stats/?region=44").get_data(as_text=True)
+    assert "按地区：广东省" in html and 'class="stats-map"' not in html
+    # a provincial admin sees their cities' table, no map
+    auth.login_as(users["gd"])
+    assert 'class="stats-map"' not in client.get("/science-day/stats/").get_data(as_text=True)
