@@ -2,7 +2,7 @@
 per-process page cache checks (kepu/pagecache.py; ActivityPublicVersion).
 
 Revision ID: c8e4a0b6d2f9
-Revises: f4b2d6a8c1e5
+Revises: a6c2e8f4b1d7
 Create Date: 2026-12-02 10:40:00
 
 The trigger SQL is frozen here (kepu/science_day/operations/search.py creates the same
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'c8e4a0b6d2f9'
-down_revision = 'f4b2d6a8c1e5'
+down_revision = 'a6c2e8f4b1d7'
 branch_labels = None
 depends_on = None
 
