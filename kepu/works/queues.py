@@ -95,6 +95,7 @@ UNIT_QUEUE = Queue(
     "works.unit", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.channel_id == c.org_id,
                      Work.status != DRAFT],
+    scope_params=("campaign_id", "org_id"),
     filters=COMMON_FILTERS, actions=ACTIONS, list_endpoint="works.unit_list",
     # unfiltered, the tabs' counts come from the trigger-kept tallies (kepu.works.tally)
     tallies=lambda c: _unit_tallies(c.campaign_id, c.org_id), **_COMMON)
@@ -102,6 +103,7 @@ UNIT_QUEUE = Queue(
 ADMIN_QUEUE = Queue(
     "works.admin", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.status != DRAFT],
+    scope_params=("campaign_id",),
     filters=[*COMMON_FILTERS[:2],
              Filter("channel", "推荐单位", Work.channel_id, choices=_channels, as_int=True,
                     all_label="全部推荐单位"),
@@ -114,6 +116,7 @@ ADMIN_QUEUE = Queue(
 ASSIGN_QUEUE = Queue(
     "works.assign", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.status == RECOMMENDED],
+    scope_params=("campaign_id",),
     filters=ADMIN_QUEUE.filters,
     options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_assign",
     **{**_COMMON, "states": {RECOMMENDED: STATES[RECOMMENDED]},
@@ -126,7 +129,7 @@ MY_STATES = {s: STATE_LABELS[s] for s in (DRAFT,) + LIST_STATES}
 MY_QUEUE = Queue(
     "works.mine", Work,
     states=MY_STATES,
-    scope=lambda c: [Work.owner_id == c.user.id],
+    scope=lambda c: [Work.owner_id == c.user.id], scope_params=("user_id",),
     search=(Work.title,),
     filters=[Filter("needs_action", "需要处理", Work.status,
                     kind="flag", apply=lambda v, c: Work.status.in_((RETURNED, DRAFT)),
