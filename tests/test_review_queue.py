@@ -178,6 +178,41 @@ def test_numbered_pages_and_page_size(q, client):
     assert len(titles(html)) == 20  # not a page size: ignored
 
 
+def _statements(client, url: str) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_page_costs_the_same_statements_whatever_its_rows(q, client):
+    """A list page's statements do not grow with its rows (no per-row lazy loads of a
+    relation or of a column the list query left out), on the statements built once
+    (the status tabs, sorts) as on the searched ones."""
+    urls = (q.list_url, q.list_url + f"?status={q.pending}&sort=title&order=asc",
+            q.list_url + "?q=条目", q.list_url + "?per_page=50")
+    q.make("条目一号", minutes_ago=90)
+    one = {url: _statements(client, url) for url in urls}
+    for i in range(24):
+        status = (q.pending, q.returned, q.approved)[i % 3]
+        extra = {"return_comment": "请补充传播数据"} if q.kind == "works" and \
+            status == q.returned else {}
+        q.make(f"条目{i:02d}", minutes_ago=i, status=status, **extra)
+    for url in urls:
+        many = _statements(client, url)
+        assert len(many) <= 6, "\n".join(s[:120] for s in many)
+        assert len(many) == len(one[url]), "\n".join(s[:120] for s in many)
+
+
 # --- decisions, undo ----------------------------------------------------------------------
 
 def test_decision_swaps_only_its_row_and_offers_undo(q, client):

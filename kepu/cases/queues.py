@@ -46,6 +46,7 @@ UNIT_QUEUE = Queue(
     states=STATES,
     scope=lambda c: [Case.campaign_id == c.campaign_id, Case.org_id == c.org_id,
                      Case.status != DRAFT],
+    scope_params=("campaign_id", "org_id"),
     search=(Case.name, Case.impl_unit, Case.contact_name),
     filters=[
         Filter("category", "所属类别", Case.category, choices=_categories),
@@ -66,7 +67,7 @@ UNIT_QUEUE = Queue(
 MY_QUEUE = Queue(
     "cases.mine", Case,
     states={s: STATE_LABELS[s] for s in (DRAFT,) + LIST_STATES},
-    scope=lambda c: [Case.owner_id == c.user.id],
+    scope=lambda c: [Case.owner_id == c.user.id], scope_params=("user_id",),
     search=(Case.name,),
     filters=[Filter("needs_action", "需要处理", Case.status, kind="flag",
                     apply=lambda v, c: Case.status.in_((RETURNED, DRAFT)),

@@ -48,13 +48,16 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
-from urllib.parse import parse_qsl, urlencode
+from functools import lru_cache
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 from sqlalchemy import and_, false, func, or_, select, tuple_
 from sqlalchemy.sql import ColumnElement, Select
 from werkzeug.datastructures import MultiDict
 
 from ..extensions import db
+
+_quote_plus = lru_cache(maxsize=4096)(quote_plus)
 
 PER_PAGE_CHOICES = (20, 50, 100)
 DEFAULT_PER_PAGE = PER_PAGE_CHOICES[0]
@@ -257,7 +260,10 @@ class QueueArgs:
         return out
 
     def query_string(self, **overrides) -> str:
-        return urlencode(self.query(**overrides))
+        """``urlencode(self.query(**overrides))``; a page builds a dozen of them (tabs,
+        pager), so the quoting of each key and value is remembered."""
+        return "&".join(_quote_plus(k) + "=" + _quote_plus(v)
+                        for k, v in self.query(**overrides).items())
 
 
 # --- results ------------------------------------------------------------------------------
@@ -369,6 +375,11 @@ class QueuePage:
         return self._actions.get(status, [])
 
     @property
+    def actions_by_status(self) -> dict[str, list[Action]]:
+        """{status: actions_for(status)} (a row template's lookup without a call)."""
+        return self._actions
+
+    @property
     def bulk_actions(self) -> list[Action]:
         if not self.ctx.can_decide:
             return []
@@ -418,7 +429,8 @@ class Queue:
                  list_endpoint: str = "", detail_endpoint: str = "",
                  detail_id_arg: str = "id",
                  tallies: Callable[[QueueContext], Mapping[str, int]] | None = None,
-                 count_cap: int | None = None):
+                 count_cap: int | None = None,
+                 scope_params: Sequence[str] | None = None):
         self.key = key
         self.model = model
         self.states = dict(states)
@@ -447,6 +459,16 @@ class Queue:
         # ("10,000+"), its tab counts left out.
         self.tallies = tallies
         self.count_cap = count_cap
+        # ``scope_params``: the QueueContext attributes the scope reads ("campaign_id",
+        # "org_id", "user_id"), when it reads nothing else and has no Python branches.
+        # Then a page without search or filters is read with a statement built once per
+        # (sort, order, status tab) with bind parameters, as every request of a busy
+        # list would otherwise build the same select, its loader options and subquery.
+        unknown = set(scope_params or ()) - set(_ScopeParams.NAMES)
+        if unknown:
+            raise ValueError(f"{key}: unknown scope_params {sorted(unknown)}")
+        self.scope_params = tuple(scope_params) if scope_params is not None else None
+        self._prebuilt: dict = {}
         keys = [f.key for f in self.filters]
         reserved = {"q", "status", "sort", "order", "page", "per_page"}
         if len(set(keys)) != len(keys) or reserved & set(keys):
@@ -562,6 +584,13 @@ class Queue:
     def rows(self, ctx: QueueContext, args: QueueArgs) -> list:
         """The page's items in order, relations loaded, in one statement."""
         m = self.model
+        prebuilt = self._rows_statement(args)
+        if prebuilt is not None:
+            params = _ScopeParams.values(self.scope_params, ctx)
+            params.update(q_limit=args.per_page, q_offset=(args.page - 1) * args.per_page)
+            if args.status:
+                params["q_status"] = args.status
+            return list(db.session.scalars(prebuilt, params).unique())
         ids = (select(m.id).where(*self.where(ctx, args)).order_by(*self.order_by(args))
                .limit(args.per_page).offset((args.page - 1) * args.per_page))
         stmt = (select(m).where(m.id.in_(ids.scalar_subquery()))
@@ -570,6 +599,30 @@ class Queue:
         if options:
             stmt = stmt.options(*options)
         return list(db.session.scalars(stmt).unique())
+
+    def _rows_statement(self, args: QueueArgs):
+        """The page statement of ``rows`` built once, with bind parameters (see
+        ``scope_params``), or None when this list or these arguments need their own."""
+        if self.scope_params is None or args.q or any(args.filters.values()):
+            return None
+        key = (args.sort, args.order, bool(args.status))
+        stmt = self._prebuilt.get(key)
+        if stmt is None:
+            from sqlalchemy import bindparam
+
+            m = self.model
+            clauses = list(self.scope(_ScopeParams(self.scope_params)))
+            if args.status:
+                clauses.append(self.status_col == bindparam("q_status"))
+            ids = (select(m.id).where(*clauses).order_by(*self.order_by(args))
+                   .limit(bindparam("q_limit")).offset(bindparam("q_offset")))
+            stmt = (select(m).where(m.id.in_(ids.scalar_subquery()))
+                    .order_by(*self.order_by(args)))
+            options = self.options() if callable(self.options) else self.options
+            if options:
+                stmt = stmt.options(*options)
+            self._prebuilt[key] = stmt
+        return stmt
 
     def ids(self, ctx: QueueContext, args: QueueArgs, limit: int = BULK_MAX + 1) -> list[int]:
         """Ids of the items matching ``args`` (in list order, at most ``limit``)."""
@@ -663,6 +716,29 @@ class Queue:
         marker = 987654321
         url = url_for(self.detail_endpoint, **{self.detail_id_arg: marker})
         return url.replace(str(marker), "{id}")
+
+
+class _ScopeParams:
+    """Stands for a QueueContext while a scope is built once (``Queue.scope_params``):
+    each declared attribute is a bind parameter, given its value at each execution."""
+
+    NAMES = ("campaign_id", "org_id", "user_id")
+
+    def __init__(self, names: Sequence[str]):
+        from types import SimpleNamespace
+
+        from sqlalchemy import bindparam
+
+        for name in names:
+            if name == "user_id":
+                self.user = SimpleNamespace(id=bindparam("ctx_user_id"))
+            else:
+                setattr(self, name, bindparam("ctx_" + name))
+
+    @staticmethod
+    def values(names: Sequence[str], ctx: QueueContext) -> dict:
+        return {"ctx_" + n: (ctx.user.id if n == "user_id" else getattr(ctx, n))
+                for n in names}
 
 
 def _case_when(cond):

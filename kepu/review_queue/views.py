@@ -38,9 +38,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from flask import abort, flash, make_response, redirect, request, session
+from types import SimpleNamespace
+
+from flask import (abort, flash, get_template_attribute, make_response, redirect, request,
+                   session)
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 
 from ..htmx import is_fragment, redirect_to, render
 from ..workflow import OperationError
@@ -142,20 +146,20 @@ class QueueViews:
         by the item id within a state: the macro renders once per state with a marker id,
         and each row substitutes its own (a row with a notice, an error or an open comment
         box renders on its own)."""
-        from flask import get_template_attribute
-        from markupsafe import Markup
-        from types import SimpleNamespace
-
-        macro = get_template_attribute("_macros/queue.html", "row_actions")
+        cache = page.__dict__.get("_cells")
+        if cache is None:
+            cache = page.__dict__["_cells"] = {
+                None: get_template_attribute("_macros/queue.html", "row_actions")}
         if state is not None:
-            return macro(self, page, item, state)
-        cache = page.__dict__.setdefault("_cells", {})
-        html = cache.get(item.status)
-        if html is None:
+            return cache[None](self, page, item, state)
+        parts = cache.get(item.status)
+        if parts is None:
             fake = SimpleNamespace(id=self._MARK, status=item.status)
-            html = cache[item.status] = str(macro(self, page, fake, None))
-        return Markup(html.replace(str(self._MARK), str(item.id)))
-
+            parts = cache[item.status] = str(cache[None](self, page, fake, None)).split(
+                str(self._MARK))
+        if len(parts) == 1:
+            return Markup(parts[0])
+        return Markup(str(item.id).join(parts))
 
     def row_response(self, obj, ctx: QueueContext, args: QueueArgs, state: RowState,
                      status: int = 200):

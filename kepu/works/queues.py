@@ -12,7 +12,7 @@ status and its default order, and the edition's (tests/core/test_queue_plans.py)
 from __future__ import annotations
 
 from sqlalchemy import case
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from ..review_queue import Action, Filter, Queue, Sort
 from .flow import STATE_LABELS
@@ -79,6 +79,15 @@ _COMMON = dict(states=STATES, search=(Work.title,), sorts=SORTS, default_sort="s
                item_label="作品", detail_endpoint="works.review_detail",
                detail_id_arg="work_id")
 
+def _list_columns():
+    """The columns a review list row shows (works/_review_row.html): a row of the table
+    carries ~3.5 KB of texts the list never shows. Anything else a list template reads
+    would cost a statement per row (tests/test_review_queue.py counts them)."""
+    return load_only(Work.id, Work.campaign_id, Work.channel_id, Work.owner_id, Work.status,
+                     Work.title, Work.work_type, Work.category, Work.author_name,
+                     Work.applicant_unit, Work.submitted_at, Work.return_comment)
+
+
 def _unit_tallies(campaign_id, org_id) -> dict[str, int]:
     from .tally import unit_tallies
 
@@ -95,6 +104,7 @@ UNIT_QUEUE = Queue(
     "works.unit", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.channel_id == c.org_id,
                      Work.status != DRAFT],
+    scope_params=("campaign_id", "org_id"), options=lambda: (_list_columns(),),
     filters=COMMON_FILTERS, actions=ACTIONS, list_endpoint="works.unit_list",
     # unfiltered, the tabs' counts come from the trigger-kept tallies (kepu.works.tally)
     tallies=lambda c: _unit_tallies(c.campaign_id, c.org_id), **_COMMON)
@@ -102,18 +112,21 @@ UNIT_QUEUE = Queue(
 ADMIN_QUEUE = Queue(
     "works.admin", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.status != DRAFT],
+    scope_params=("campaign_id",),
     filters=[*COMMON_FILTERS[:2],
              Filter("channel", "推荐单位", Work.channel_id, choices=_channels, as_int=True,
                     all_label="全部推荐单位"),
              COMMON_FILTERS[2]],
     actions=[Action("assign", "分配专家", {RECOMMENDED}, style="btn-primary", bulk=True,
                     link=True)],
-    options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_list",
+    options=lambda: (_list_columns(), joinedload(Work.channel)),
+    list_endpoint="works.admin_list",
     tallies=lambda c: _campaign_tallies(c.campaign_id), **_COMMON)
 
 ASSIGN_QUEUE = Queue(
     "works.assign", Work,
     scope=lambda c: [Work.campaign_id == c.campaign_id, Work.status == RECOMMENDED],
+    scope_params=("campaign_id",),
     filters=ADMIN_QUEUE.filters,
     options=lambda: (joinedload(Work.channel),), list_endpoint="works.admin_assign",
     **{**_COMMON, "states": {RECOMMENDED: STATES[RECOMMENDED]},
@@ -126,7 +139,7 @@ MY_STATES = {s: STATE_LABELS[s] for s in (DRAFT,) + LIST_STATES}
 MY_QUEUE = Queue(
     "works.mine", Work,
     states=MY_STATES,
-    scope=lambda c: [Work.owner_id == c.user.id],
+    scope=lambda c: [Work.owner_id == c.user.id], scope_params=("user_id",),
     search=(Work.title,),
     filters=[Filter("needs_action", "需要处理", Work.status,
                     kind="flag", apply=lambda v, c: Work.status.in_((RETURNED, DRAFT)),

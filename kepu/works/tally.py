@@ -87,24 +87,40 @@ def drop_triggers(bind) -> None:
         bind.exec_driver_sql("DROP FUNCTION IF EXISTS work_tally_sync()")
 
 
+_STMTS: dict = {}
+
+
+def _statement(name: str):
+    """The two tally reads, built once with bind parameters (every review list page
+    runs one)."""
+    stmt = _STMTS.get(name)
+    if stmt is None:
+        from sqlalchemy import bindparam, func
+
+        from .models import WorkTally
+
+        if name == "unit":
+            stmt = select(WorkTally.status, WorkTally.n).where(
+                WorkTally.campaign_id == bindparam("campaign_id"),
+                WorkTally.channel_key == bindparam("org_id"))
+        else:
+            stmt = (select(WorkTally.status, func.sum(WorkTally.n))
+                    .where(WorkTally.campaign_id == bindparam("campaign_id"))
+                    .group_by(WorkTally.status))
+        _STMTS[name] = stmt
+    return stmt
+
+
 def unit_tallies(campaign_id: int, org_id: int) -> dict[str, int]:
     """{status: n} of one unit's works in an edition (drafts included)."""
-    from .models import WorkTally
-
     return {status: int(n) for status, n in db.session.execute(
-        select(WorkTally.status, WorkTally.n).where(WorkTally.campaign_id == campaign_id,
-                                                    WorkTally.channel_key == org_id))}
+        _statement("unit"), {"campaign_id": campaign_id, "org_id": org_id})}
 
 
 def campaign_tallies(campaign_id: int) -> dict[str, int]:
     """{status: n} of an edition's works over every unit (drafts included)."""
-    from sqlalchemy import func
-
-    from .models import WorkTally
-
     return {status: int(n or 0) for status, n in db.session.execute(
-        select(WorkTally.status, func.sum(WorkTally.n))
-        .where(WorkTally.campaign_id == campaign_id).group_by(WorkTally.status))}
+        _statement("campaign"), {"campaign_id": campaign_id})}
 
 
 def _after_create(target, connection, **kw) -> None:

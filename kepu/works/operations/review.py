@@ -72,14 +72,29 @@ class QuotaInfo:
         return f"已推荐 {self.used} / " + ("不限" if self.quota is None else f"限额 {self.quota}")
 
 
+_CAP_STMT = None
+
+
+def _cap_statement():
+    """A unit's cap, built once with bind parameters (every unit list page reads it)."""
+    global _CAP_STMT
+    if _CAP_STMT is None:
+        from sqlalchemy import bindparam
+
+        _CAP_STMT = select(WorkUnitQuota.quota).where(
+            WorkUnitQuota.campaign_id == bindparam("campaign_id"),
+            WorkUnitQuota.org_id == bindparam("org_id")).limit(1)
+    return _CAP_STMT
+
+
 def quota_info(campaign_id: int, org_id: int, counts: dict[str, int] | None = None
                ) -> QuotaInfo:
     """Used and cap of one unit, in one statement (the review list shows it). With the
     unit's unfiltered status counts at hand (the list's tabs), "used" is their sum and
     only the cap is read: counting the unit's recommended works again costs a scan."""
     if counts is not None and all(s in counts for s in COUNTED_STATES):
-        cap = db.session.scalar(select(WorkUnitQuota.quota).where(
-            WorkUnitQuota.campaign_id == campaign_id, WorkUnitQuota.org_id == org_id).limit(1))
+        cap = db.session.scalar(_cap_statement(),
+                                {"campaign_id": campaign_id, "org_id": org_id})
         return QuotaInfo(sum(counts[s] for s in COUNTED_STATES), cap)
     used = (select(func.count(Work.id)).where(
         Work.campaign_id == campaign_id, Work.channel_id == org_id,
