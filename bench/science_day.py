@@ -490,7 +490,8 @@ class PageResult:
     cpu_base: list = field(default_factory=list)
 
 
-def in_process(database_url: str, run_dir: Path, results: list[PageResult], runs: int) -> None:
+def in_process(database_url: str, run_dir: Path, results: list[PageResult], runs: int,
+               page_cache: int | None = None) -> None:
     from flask import g
     from sqlalchemy import event, select
 
@@ -498,7 +499,8 @@ def in_process(database_url: str, run_dir: Path, results: list[PageResult], runs
     from kepu.accounts.models import User
     from kepu.extensions import db
 
-    app = create_app(app_config(database_url, run_dir))
+    extra = {} if page_cache is None else {"PAGE_CACHE_SECONDS": page_cache}
+    app = create_app(app_config(database_url, run_dir, **extra))
     count = {"n": 0}
     app.before_request_funcs.setdefault(None, []).insert(0, lambda: g.pop("_login_user", None))
     clients = {None: app.test_client()}
@@ -542,6 +544,8 @@ def under_load(args, database_url: str, db_path: str, run_dir: Path,
     env_k = {"KEPU_DATABASE_URL": database_url, "KEPU_SECRET_KEY": "kepu-bench-science-day-lists",
              "KEPU_SMS_BACKEND": "test", "KEPU_UPLOAD_DIR": str(run_dir / "uploads"),
              "KEPU_INSTANCE_PATH": str(run_dir / "instance")}
+    if args.page_cache is not None:
+        env_k["KEPU_PAGE_CACHE_SECONDS"] = str(args.page_cache)
     env_b = {"BASELINE_DATABASE": db_path, "BASELINE_SD_ROUTE": BIG_ROUTE}
     kepu = gunicorn_cmd("app:app", port_k, args.workers, args.worker_class, args.threads)
     base = gunicorn_cmd("baseline_app:app", port_b, args.workers, args.worker_class,
@@ -747,6 +751,8 @@ def main() -> int:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--build-only", action="store_true")
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--page-cache", type=int, metavar="SECONDS",
+                    help="kepu's PAGE_CACHE_SECONDS (0: the anonymous public pages uncached)")
     ap.add_argument("--pages", choices=("all", "lists", "stats"), default="all",
                     help="the list pages (issue 10), the statistics pages (issue 13), or both")
     args = ap.parse_args()
@@ -764,7 +770,7 @@ def main() -> int:
         results = [PageResult(p) for p in pages]
         print(f"in-process: {args.runs} runs per page, interleaved; load {loadavg()}",
               flush=True)
-        in_process(database_url, run_dir, results, args.runs)
+        in_process(database_url, run_dir, results, args.runs, args.page_cache)
         for r in results:
             print(f"  {r.page.label:17} median {_median(r.times_ms):6.1f} ms  p95 "
                   f"{p95(r.times_ms):6.1f} ms  SQL {max(r.statements)}  共 {r.total}",
