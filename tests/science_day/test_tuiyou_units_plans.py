@@ -43,6 +43,16 @@ def world(app, make_user):
         db.session.flush()
         db.session.add(ExcellentActivity(campaign_id=c.id, scope_key=f"province:{province}",
                                          activity_id=a.id, created_at=now - timedelta(hours=i)))
+    # other scopes' activities, so that on PostgreSQL the scope index is the selective one
+    others = [Activity(campaign_id=c.id, owner_id=owner.id, status="approved", name=f"其他{i}",
+                       mode="线下", start_at=now, end_at=now, region_code="310105",
+                       supervisor_category="省科协", route_province="31", hosts=[],
+                       submitted_at=now, approved_at=now) for i in range(300)]
+    db.session.add_all(others)
+    db.session.flush()
+    db.session.add_all([ExcellentActivity(campaign_id=c.id, scope_key=f"org:{i % 30}",
+                                          activity_id=a.id, created_at=now)
+                        for i, a in enumerate(others)])
     db.session.add(ExcellentUnit(campaign_id=c.id, scope_key="province:44",
                                  unit_key="name:某中学1", name="某中学1"))
     # other scopes' units: enough rows for the planner to prefer the right index
