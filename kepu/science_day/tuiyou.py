@@ -77,6 +77,21 @@ def scopes_of(user) -> list[Scope]:
     return unique
 
 
+def acting_scope(user, raw: str | None) -> tuple[list[Scope], Scope] | None:
+    """(the user's scopes, the one ``raw`` names — the first when empty); None when the
+    user recommends for no scope or ``raw`` is not one of theirs (→ 404)."""
+    scopes = scopes_of(user)
+    if not scopes:
+        return None
+    raw = (raw or "").strip()
+    if not raw:
+        return scopes, scopes[0]
+    for s in scopes:
+        if s.key == raw:
+            return scopes, s
+    return None
+
+
 def province_keys() -> list[str]:
     keys = [r.code for r in regions.provinces() if r.code not in NOT_EXPECTED]
     if BINGTUAN_ROUTE not in keys:

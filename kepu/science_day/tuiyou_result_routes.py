@@ -31,21 +31,10 @@ from ..htmx import render
 from ..inputs import parse_id
 from . import bp
 from . import tuiyou_results as ops
-from .operations.common import OperationError, current_campaign
+from .operations.common import OperationError
 from .public_routes import _edition
-from .tuiyou import can_manage, scope_from_key
-
-
-def _campaign():
-    campaign = current_campaign()
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
-def _national():
-    if not can_manage(current_user):
-        abort(404)
+from .tuiyou import scope_from_key
+from .tuiyou_routes import campaign_or_404, require_national
 
 
 def _overview(campaign, *, status=200, confirm=False, message=None, form=None):
@@ -59,8 +48,8 @@ def _overview(campaign, *, status=200, confirm=False, message=None, form=None):
 @bp.route("/tuiyou/results")
 @login_required
 def excellent_overview():
-    _national()
-    return _overview(_campaign())
+    require_national()
+    return _overview(campaign_or_404())
 
 
 def _scope_arg():
@@ -89,15 +78,15 @@ def _scope_page(campaign, scope, *, status=200, message=None, kind=None, checked
 @bp.route("/tuiyou/results/scope")
 @login_required
 def excellent_scope():
-    _national()
-    return _scope_page(_campaign(), _scope_arg())
+    require_national()
+    return _scope_page(campaign_or_404(), _scope_arg())
 
 
 @bp.route("/tuiyou/results/select", methods=["POST"])
 @login_required
 def excellent_select():
-    _national()
-    campaign = _campaign()
+    require_national()
+    campaign = campaign_or_404()
     scope = _scope_arg()
     kind = request.form.get("kind", "")
     if kind not in ops.KINDS:
@@ -128,8 +117,8 @@ def excellent_select():
 @bp.route("/tuiyou/results/publish", methods=["POST"])
 @login_required
 def excellent_publish():
-    _national()
-    campaign = _campaign()
+    require_national()
+    campaign = campaign_or_404()
     if request.form.get("confirmed") != "1":
         if ops.is_published(campaign.id):
             return _overview(campaign, status=422, message="评选结果已公布")
@@ -146,8 +135,8 @@ def excellent_publish():
 @bp.route("/tuiyou/results/unpublish", methods=["POST"])
 @login_required
 def excellent_unpublish():
-    _national()
-    campaign = _campaign()
+    require_national()
+    campaign = campaign_or_404()
     try:
         ops.unpublish(campaign, current_user)
     except OperationError as e:
@@ -159,8 +148,8 @@ def excellent_unpublish():
 @bp.route("/tuiyou/results/export.xlsx")
 @login_required
 def excellent_export():
-    _national()
-    campaign = _campaign()
+    require_national()
+    campaign = campaign_or_404()
     return xlsx_response(f"{campaign.title}_推优名额推荐与入选.xlsx",
                          ops.export_sheets(campaign), widths={0: 24, 1: 12, 2: 36, 3: 24,
                                                               4: 30, 5: 18, 6: 12})

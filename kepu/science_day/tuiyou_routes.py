@@ -30,14 +30,14 @@ from .operations.common import OperationError, current_campaign
 from .settings import ScienceDaySettings
 
 
-def _campaign():
+def campaign_or_404():
     campaign = current_campaign()
     if campaign is None:
         abort(404)
     return campaign
 
 
-def _national():
+def require_national():
     if not ops.can_manage(current_user):
         abort(404)
 
@@ -63,15 +63,15 @@ def _quota_page(campaign, *, status=200, errors=None, scope_key=None, form=None,
 @bp.route("/tuiyou/quotas")
 @login_required
 def tuiyou_quotas():
-    _national()
-    return _quota_page(_campaign())
+    require_national()
+    return _quota_page(campaign_or_404())
 
 
 @bp.route("/tuiyou/quotas/formula", methods=["POST"])
 @login_required
 def tuiyou_formula():
-    _national()
-    campaign = _campaign()
+    require_national()
+    campaign = campaign_or_404()
     errors = ops.save_formula(campaign, request.form, current_user)
     if errors:
         return _quota_page(campaign, status=422, formula_errors=errors, form=request.form)
@@ -82,8 +82,8 @@ def tuiyou_formula():
 @bp.route("/tuiyou/quotas/save", methods=["POST"])
 @login_required
 def tuiyou_quota_save():
-    _national()
-    campaign = _campaign()
+    require_national()
+    campaign = campaign_or_404()
     scope = ops.scope_from_key(request.form.get("scope", ""))
     if scope is None:
         abort(404)
@@ -109,14 +109,14 @@ def _admins_page(*, status=200, errors=None, scope_key=None, form=None, confirm=
 @bp.route("/tuiyou/admins")
 @login_required
 def tuiyou_admins():
-    _national()
+    require_national()
     return _admins_page()
 
 
 @bp.route("/tuiyou/admins/grant", methods=["POST"])
 @login_required
 def tuiyou_grant():
-    _national()
+    require_national()
     scope = ops.scope_from_key(request.form.get("scope", ""))
     if scope is None:
         abort(404)
@@ -134,17 +134,11 @@ def tuiyou_grant():
                     303)
 
 
-def _scope():
-    scopes = ops.scopes_of(current_user)
-    if not scopes:
+def acting_scope_or_404():
+    found = ops.acting_scope(current_user, request.values.get("scope"))
+    if found is None:
         abort(404)
-    raw = (request.values.get("scope") or "").strip()
-    if not raw:
-        return scopes, scopes[0]
-    for s in scopes:
-        if s.key == raw:
-            return scopes, s
-    abort(404)
+    return found
 
 
 SHOWS = {"": "全部", "eligible": "可推荐", "ineligible": "不符合条件", "recommended": "已推荐"}
@@ -169,13 +163,13 @@ def _home(campaign, scopes, scope, *, status=200, message=None, message_kind="er
 @bp.route("/tuiyou")
 @login_required
 def tuiyou_home():
-    scopes, scope = _scope()
-    return _home(_campaign(), scopes, scope)
+    scopes, scope = acting_scope_or_404()
+    return _home(campaign_or_404(), scopes, scope)
 
 
 def _act(fn, done: str):
-    scopes, scope = _scope()
-    campaign = _campaign()
+    scopes, scope = acting_scope_or_404()
+    campaign = campaign_or_404()
     activity_id = parse_id(request.form.get("activity_id"))
     if activity_id is None:
         abort(404)

@@ -21,30 +21,10 @@ from flask_login import current_user, login_required
 
 from ..htmx import is_fragment, render
 from . import bp
-from . import tuiyou as ty
 from . import tuiyou_units as ops
-from .operations.common import OperationError, current_campaign
+from .operations.common import OperationError
 from .settings import ScienceDaySettings
-
-
-def _campaign():
-    campaign = current_campaign()
-    if campaign is None:
-        abort(404)
-    return campaign
-
-
-def _scope():
-    scopes = ty.scopes_of(current_user)
-    if not scopes:
-        abort(404)
-    raw = (request.values.get("scope") or "").strip()
-    if not raw:
-        return scopes, scopes[0]
-    for s in scopes:
-        if s.key == raw:
-            return scopes, s
-    abort(404)
+from .tuiyou_routes import acting_scope_or_404, campaign_or_404
 
 
 def _page(campaign, scopes, scope, *, status=200, message=None, message_kind="error",
@@ -60,13 +40,13 @@ def _page(campaign, scopes, scope, *, status=200, message=None, message_kind="er
 @bp.route("/tuiyou/units")
 @login_required
 def excellent_units():
-    scopes, scope = _scope()
-    return _page(_campaign(), scopes, scope)
+    scopes, scope = acting_scope_or_404()
+    return _page(campaign_or_404(), scopes, scope)
 
 
 def _act(fn, done: str):
-    scopes, scope = _scope()
-    campaign = _campaign()
+    scopes, scope = acting_scope_or_404()
+    campaign = campaign_or_404()
     unit_key = (request.form.get("unit_key") or "").strip()
     if not unit_key or len(unit_key) > 220:
         abort(404)
