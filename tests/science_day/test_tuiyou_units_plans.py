@@ -10,8 +10,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
+from sd_plans import captured, plan_of
 from kepu.admin.models import Campaign
 from kepu.extensions import db
 from kepu.orgs.models import Org
@@ -66,31 +67,6 @@ def world(app, make_user):
         db.session.execute(text("ANALYZE org"))
         db.session.commit()
     return c
-
-
-def captured(fn):
-    seen = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        fn()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-    return seen
-
-
-def plan_of(statement, parameters) -> str:
-    conn = db.session.connection()
-    if db.engine.dialect.name == "sqlite":
-        return "\n".join(r[-1] for r in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters).all())
-    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement,
-                                                        parameters).all())
 
 
 def problems(plan: str, index: str) -> list[str]:
